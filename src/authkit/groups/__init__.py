@@ -1,0 +1,3 @@
+"""Group resolution and identity needs."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Contrib providers: one module per provider (settings presets, info handlers)."""
+
+__all__: list[str] = []

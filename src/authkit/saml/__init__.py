@@ -1,0 +1,3 @@
+"""SAML 2.0 service provider."""
+
+__all__: list[str] = []

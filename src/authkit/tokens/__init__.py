@@ -1,0 +1,3 @@
+"""Personal access tokens."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Framework-neutral request and response types and the shared route handlers."""
+
+__all__: list[str] = []
