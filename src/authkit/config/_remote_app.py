@@ -25,7 +25,10 @@ from authkit.errors import (
 )
 from authkit.transport import Timeout
 
-__all__ = ["PROVIDER_NAME_PATTERN", "Hooks", "RemoteApp", "SignupOptions"]
+__all__ = ["INVENIO_HANDLER_PREFIX", "PROVIDER_NAME_PATTERN", "Hooks", "RemoteApp", "SignupOptions"]
+
+#: Handler strings under this prefix name Invenio's built-in handlers; authkit provides them.
+INVENIO_HANDLER_PREFIX = "invenio_oauthclient."
 
 #: Provider names appear in URLs (``/oauth/login/<name>/``) and store keys.
 PROVIDER_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
@@ -116,11 +119,16 @@ class Hooks:
     def resolve(self, name: str, *, key: str = "hooks") -> Callable[..., Any] | None:
         """Return the callable configured for hook ``name``, importing it if it is a string.
 
+        ``None`` means "use authkit's built-in behaviour for the provider's ``kind``": that is the
+        answer when the hook is unset, and also when it names one of Invenio's own handlers
+        (``"invenio_oauthclient.…"``), which authkit implements itself, so an ``invenio.cfg``
+        reads unchanged without Invenio installed.
+
         Raises:
             HandlerImportError: The string does not resolve.
         """
         ref = getattr(self, name)
-        if ref is None:
+        if ref is None or (isinstance(ref, str) and ref.startswith(INVENIO_HANDLER_PREFIX)):
             return None
         return resolve_hook(ref, key=f"{key}.{name}")
 
@@ -146,6 +154,9 @@ class RemoteApp:
         account_url: Where the person manages their account at the provider (Opal's
             "account login" address).
         protocol: ``"oidc"`` (ID tokens are expected and validated) or ``"oauth2"``.
+        kind: Which contrib provider's behaviour applies (``"github"``, ``"orcid"``,
+            ``"keycloak"``…; ``"generic"`` for plain OAuth 2.0 / OIDC). It selects the default
+            info handler and provider quirks in :mod:`authkit.providers`.
         hidden: Never list the provider on the sign-in page (it can still be linked).
         hide_when: A hook returning whether to hide it right now (Invenio's ``hide_when``).
         link_only: Usable only to connect to an existing, signed-in account.
@@ -200,6 +211,9 @@ class RemoteApp:
     account_url: str | None = attrs.field(default=None, validator=v.optional(v.url))
     protocol: Literal["oidc", "oauth2"] = attrs.field(
         default="oauth2", validator=v.one_of(("oidc", "oauth2"))
+    )
+    kind: str = attrs.field(
+        default="generic", validator=v.matches(r"[a-z][a-z0-9_]{0,31}", "a contrib provider name")
     )
 
     hidden: bool = attrs.field(default=False, validator=v.is_bool)
