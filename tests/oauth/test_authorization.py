@@ -264,3 +264,16 @@ def test_state_taken_once_under_a_race(store, clock):
         t.join()
     assert outcomes.count("ok") == 1
     assert set(outcomes) - {"ok"} <= {"oauth.state_reused", "oauth.state_unknown"}
+
+
+def test_iss_ignored_without_a_known_issuer(store, clock):
+    app = APP.evolve(issuer=None, protocol="oauth2")
+    state = start(store, clock, app=app).state
+    result = complete_authorization(
+        app,
+        {"code": "abc", "state": state, "iss": "https://whatever.example"},
+        session_id="session-A",
+        store=store,
+        clock=clock,
+    )
+    assert result.code == "abc"

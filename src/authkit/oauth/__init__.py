@@ -14,6 +14,7 @@ from authkit.oauth._authorization import (
     begin_authorization,
     complete_authorization,
 )
+from authkit.oauth._client import OAuthClient, ProfileFetcher, SignInResult
 from authkit.oauth._discovery import (
     ProviderMetadata,
     apply_provider_metadata,
@@ -21,6 +22,8 @@ from authkit.oauth._discovery import (
     fetch_provider_metadata,
     parse_provider_metadata,
 )
+from authkit.oauth._idtoken import IDTokenValidator
+from authkit.oauth._jwks import JWK, JWKSCache, KeySet
 from authkit.oauth._pkce import code_challenge, new_code_verifier
 from authkit.oauth._tokens import (
     TokenSet,
@@ -32,11 +35,18 @@ from authkit.oauth._tokens import (
 )
 
 __all__ = [
+    "JWK",
     "AuthorizationCallback",
     "AuthorizationRedirect",
+    "IDTokenValidator",
     "InvalidTokenError",
+    "JWKSCache",
+    "KeySet",
+    "OAuthClient",
     "PendingAuthorization",
+    "ProfileFetcher",
     "ProviderMetadata",
+    "SignInResult",
     "TokenSet",
     "apply_provider_metadata",
     "authorization_code_request",

@@ -269,8 +269,11 @@ def complete_authorization(
             code="oauth.state_expired",
         )
     iss = _single(params, "iss")
-    if iss is not None:
-        if expected_issuer is None or not hmac.compare_digest(iss, expected_issuer):
+    # Without a known issuer (a plain OAuth 2.0 provider configured by endpoints) there is
+    # nothing to compare with; the per-provider callback URL and the state's provider binding
+    # remain the mix-up defence there.
+    if iss is not None and expected_issuer is not None:
+        if not hmac.compare_digest(iss, expected_issuer):
             raise StateError(
                 "the callback's 'iss' does not name this provider (possible mix-up attack)",
                 code="oauth.issuer_mismatch",

@@ -1,0 +1,75 @@
+"""pytest fixtures for testing sign-in against a real OpenID provider on loopback.
+
+Installed as the ``authkit`` pytest plugin (entry point ``pytest11``), so the fixtures are
+available in any test suite that installs authkit:
+
+- ``oidc_provider``: a running standard :class:`~authkit.testing.OIDCProvider` with the demo
+  user ``alice`` (auto-approved) and the demo client; stopped after the test.
+- ``oidc_provider_factory``: a function making running providers with any options (omitted
+  ``users`` and ``clients`` default to the demo ones); all are stopped after the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from authkit.testing._demo import (
+    DEMO_CLIENT,
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    DEMO_PASSWORD,
+    DEMO_REDIRECT_URI,
+    DEMO_USER,
+)
+from authkit.testing._oidc_provider import OIDCProvider
+
+__all__ = [
+    "DEMO_CLIENT",
+    "DEMO_CLIENT_ID",
+    "DEMO_CLIENT_SECRET",
+    "DEMO_PASSWORD",
+    "DEMO_REDIRECT_URI",
+    "DEMO_USER",
+    "oidc_provider",
+    "oidc_provider_factory",
+]
+
+ProviderFactory = Callable[..., OIDCProvider]
+
+
+@pytest.fixture
+def oidc_provider_factory() -> Iterator[ProviderFactory]:
+    """Make running :class:`OIDCProvider` instances; every one is stopped at teardown.
+
+    Call it with :class:`OIDCProvider`'s keyword options. ``users`` and ``clients`` default to
+    the demo user and client; when ``users`` is omitted, ``auto_login`` defaults to ``"alice"``.
+    """
+    started: list[OIDCProvider] = []
+
+    def make(**options: Any) -> OIDCProvider:
+        if "users" not in options:
+            options["users"] = [DEMO_USER]
+            options.setdefault("auto_login", DEMO_USER.sub)
+        options.setdefault("clients", [DEMO_CLIENT])
+        provider = OIDCProvider(**options)
+        started.append(provider)
+        return provider.start()
+
+    try:
+        yield make
+    finally:
+        for provider in reversed(started):
+            provider.stop()
+
+
+@pytest.fixture
+def oidc_provider(oidc_provider_factory: ProviderFactory) -> OIDCProvider:
+    """A running standard OpenID provider with user ``alice`` and the demo client.
+
+    ``alice`` is approved automatically; call ``oidc_provider.login_as(None)`` to get the HTML
+    login form instead (password :data:`DEMO_PASSWORD`).
+    """
+    return oidc_provider_factory()

@@ -1,0 +1,71 @@
+"""`authkit demo` and `authkit discover`, run for real against loopback providers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from authkit.cli import main
+from authkit.testing import OIDCProvider
+
+
+def test_demo_smoke_passes_every_check(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--smoke"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("passed, 0 failed")
+    assert "refused: oidc.expired" in out
+    assert "refused: oauth.state_reused" in out
+
+
+def test_demo_runs_as_the_installed_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "authkit.cli", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "signed in as alice <alice@example.org>" in done.stdout
+
+
+def test_discover_prints_the_remote_app(
+    oidc_provider: OIDCProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["discover", oidc_provider.issuer, "--name", "lab", "--client-id", "x"]) == 0
+    app = json.loads(capsys.readouterr().out)
+    assert app["name"] == "lab"
+    assert app["protocol"] == "oidc"
+    assert app["issuer"] == oidc_provider.issuer
+    assert app["token_url"] == oidc_provider.token_url
+    assert app["jwks_url"] == oidc_provider.jwks_url
+    assert "client_secret" not in app
+
+
+def test_discover_in_invenio_and_opal_shapes(
+    oidc_provider: OIDCProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["discover", oidc_provider.issuer, "--format", "invenio"]) == 0
+    invenio = json.loads(capsys.readouterr().out)
+    assert invenio["params"]["access_token_url"] == oidc_provider.token_url
+    assert main(["discover", oidc_provider.issuer, "--format", "opal"]) == 0
+    opal = json.loads(capsys.readouterr().out)
+    assert opal["discoveryURI"].endswith("/.well-known/openid-configuration")
+
+
+def test_discover_refuses_a_document_for_another_issuer(
+    oidc_provider: OIDCProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with oidc_provider.fault("discovery", "wrong_issuer"):
+        assert main(["discover", oidc_provider.issuer]) == 2
+    assert "oidc.discovery_issuer_mismatch" in capsys.readouterr().err
+
+
+def test_discover_an_unreachable_provider(capsys: pytest.CaptureFixture[str]) -> None:
+    with OIDCProvider() as provider:
+        issuer = provider.issuer
+    assert main(["discover", issuer, "--timeout", "1"]) == 2
+    assert "provider.unreachable" in capsys.readouterr().err
