@@ -23,6 +23,9 @@ show and whom to page without string matching::
     │   ├── AuthorizationError                 oauth.<error> (the provider said no: access_denied…)
     │   ├── StateError                         oauth.state_missing / state_unknown / state_expired…
     │   └── RedirectNotAllowedError            request.redirect_not_allowed
+    ├── StoreError                             a store (SQL, Redis) failed or refused a write
+    │   ├── ConflictError                      store.conflict (a unique value already taken)
+    │   └── StoreUnavailableError              store.unavailable
     └── VerificationError                      a token or message failed verification
         ├── InvalidTokenError                  oidc.* (ID token, JWT, at_hash…)
         └── SAMLValidationError                saml.* (signature, conditions, replay…)
@@ -44,6 +47,7 @@ __all__ = [
     "AuthkitError",
     "AuthorizationError",
     "ConfigurationError",
+    "ConflictError",
     "DuplicateProviderError",
     "HandlerImportError",
     "InvalidSettingError",
@@ -59,6 +63,8 @@ __all__ = [
     "RequestError",
     "SAMLValidationError",
     "StateError",
+    "StoreError",
+    "StoreUnavailableError",
     "UnknownProviderError",
     "UnknownSettingError",
     "VerificationError",
@@ -312,6 +318,37 @@ class RedirectNotAllowedError(RequestError):
     """A ``next`` / redirect target points to a host that is not allowed."""
 
     default_code = "request.redirect_not_allowed"
+
+
+# --- stores --------------------------------------------------------------------------------------
+
+
+class StoreError(AuthkitError):
+    """A store failed or refused a write. Nothing was half-written: the transaction rolled back."""
+
+    default_code = "store.error"
+
+
+class ConflictError(StoreError):
+    """A unique value is already taken (an identity linked to another user, a username…).
+
+    Attributes:
+        what: What collided (``"identity"``, ``"username"``, ``"email"``…).
+    """
+
+    default_code = "store.conflict"
+    status_hint = 409
+
+    def __init__(self, message: str, *, what: str, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.what = what
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached (database or Redis down)."""
+
+    default_code = "store.unavailable"
+    status_hint = 503
 
 
 # --- verification --------------------------------------------------------------------------------
