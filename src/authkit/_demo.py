@@ -1,34 +1,24 @@
-"""``authkit demo``: complete sign-ins on embedded defaults, against loopback providers.
+"""``authkit demo``: the demo site on embedded defaults, and its smoke test.
 
-Everything runs on 127.0.0.1: a real OpenID provider (and GitHub- and ORCID-shaped OAuth
-servers) from :mod:`authkit.testing`, and authkit's own client following the real redirects
-like a browser would. Each step prints what it verified; the run exits 0 only when every check
-passed. The browser demo site (framework adapters, SAML sign-in, accounts) builds on this.
+``authkit demo`` starts :class:`~authkit._demo_site.DemoSite` and prints its URL and the demo
+people. ``authkit demo --smoke`` starts it with auto-approving providers and signs in the way a
+browser would — an HTTP client following the real redirects and forms — printing each check it
+verified; it exits 0 only when every check passed.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import re
+from collections.abc import Callable
+from html import unescape
 from typing import TextIO
-from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from authkit.config import RemoteApp
-from authkit.errors import AuthkitError
-from authkit.oauth import OAuthClient, SignInResult
-from authkit.providers import oauth_client
-from authkit.testing import OIDCClient, OIDCProvider, OIDCUser
-from authkit.testing._oidc_shapes import Shape
-from authkit.transport import RequestsTransport, Timeout
+from authkit._demo_site import DEMO_PEOPLE, DemoSite
+from authkit.testing import read_post_form
 
-__all__ = ["run_demo"]
-
-SITE = "http://127.0.0.1:8000"
-CLIENT_ID = "authkit-demo"
-CLIENT_SECRET = "authkit-demo-secret"  # a loopback demo credential, not a secret
+__all__ = ["run_demo", "smoke_test"]
 
 
 class _Checks:
@@ -37,208 +27,154 @@ class _Checks:
         self.passed = 0
         self.failed = 0
 
-    def ok(self, what: str) -> None:
-        self.passed += 1
-        print(f"  ✓ {what}", file=self.out)
-
-    def fail(self, what: str) -> None:
-        self.failed += 1
-        print(f"  ✗ {what}", file=self.out)
-
     def expect(self, condition: bool, what: str) -> None:
-        (self.ok if condition else self.fail)(what)
-
-    def refused(self, action: Callable[[], object], code: str, what: str) -> None:
-        try:
-            action()
-        except AuthkitError as exc:
-            self.expect(exc.code == code, f"{what} (refused: {exc.code})")
+        if condition:
+            self.passed += 1
+            print(f"  ✓ {what}", file=self.out)
         else:
-            self.fail(f"{what} (it was accepted)")
+            self.failed += 1
+            print(f"  ✗ {what}", file=self.out)
 
 
-def _callback_url(name: str) -> str:
-    return f"{SITE}/oauth/authorized/{name}/"
+class _Browser:
+    """Just enough of a browser: cookies, redirects, and auto-submitting forms."""
 
+    def __init__(self) -> None:
+        self.http = requests.Session()
 
-@contextmanager
-def _provider(name: str, shape: Shape, user: OIDCUser) -> Iterator[OIDCProvider]:
-    registration = OIDCClient(
-        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uris=[_callback_url(name)]
-    )
-    with OIDCProvider(
-        users=[user], clients=[registration], shape=shape, auto_login=user.sub
-    ) as provider:
-        yield provider
+    def get(self, url: str) -> requests.Response:
+        return self._settle(self.http.get(url, timeout=15))
 
+    def post(self, url: str, data: dict[str, str]) -> requests.Response:
+        return self._settle(self.http.post(url, data=data, timeout=15))
 
-def _follow(url: str) -> dict[str, str]:
-    """What the browser does: go to the provider, come back with the callback's query."""
-    answer = requests.get(url, allow_redirects=False, timeout=10)
-    location = answer.headers.get("Location", "")
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    def _settle(self, response: requests.Response) -> requests.Response:
+        # An auto-posting form (SAML bindings) is submitted as a browser's script would.
+        for _ in range(5):
+            if "document.forms[0].submit()" not in response.text and "onload" not in response.text:
+                return response
+            form = read_post_form(response.text)
+            target = requests.compat.urljoin(response.url, form.action)
+            response = self.http.post(target, data=dict(form.fields), timeout=15)
+        return response
 
-
-def _sign_in(client: OAuthClient, checks: _Checks, session: str) -> SignInResult:
-    redirect = client.authorization_redirect(session_id=session, next_url="/account")
-    query = parse_qs(urlsplit(redirect.url).query)
-    checks.expect(
-        query.get("code_challenge_method") == ["S256"] and "state" in query,
-        "authorization request carries state and a PKCE S256 challenge",
-    )
-    callback = _follow(redirect.url)
-    checks.expect("code" in callback, "the provider sent the browser back with a code")
-    result = client.handle_callback(callback, session_id=session)
-    checks.ok("state taken once, code exchanged, tokens received")
-    checks.refused(
-        lambda: client.handle_callback(callback, session_id=session),
-        "oauth.state_reused",
-        "the same callback replayed",
-    )
-    return result
-
-
-def _oidc(checks: _Checks, out: TextIO) -> None:
-    print("OpenID Connect (standard provider, configured by its issuer only)", file=out)
-    alice = OIDCUser(
-        sub="alice",
-        claims={
-            "email": "alice@example.org",
-            "email_verified": True,
-            "name": "Alice Liddell",
-            "preferred_username": "alice",
-            "groups": ["staff", "readers"],
-        },
-    )
-    with _provider("demo-oidc", "standard", alice) as provider:
-        app = RemoteApp(
-            name="demo-oidc",
-            title="Demo OpenID provider",
-            protocol="oidc",
-            issuer=provider.issuer,
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
-            scope="openid email profile groups",
-            timeout=Timeout(connect=2, read=5),
-        )
-        client = oauth_client(app, public_url=SITE, transport=RequestsTransport(retries=0))
-        metadata = client.metadata()
-        checks.expect(
-            metadata is not None and metadata.issuer == provider.issuer,
-            "discovery document fetched; its issuer matches",
-        )
-        result = _sign_in(client, checks, "browser-1")
-        claims = result.id_token_claims
-        checks.expect(
-            claims.get("iss") == provider.issuer and claims.get("nonce") is not None,
-            "ID token validated: signature, iss, aud, exp, iat, nonce, at_hash",
-        )
-        checks.expect(
-            result.userinfo.get("sub") == result.subject == "alice",
-            "UserInfo fetched; its sub equals the ID token's",
-        )
-        print(
-            f"    signed in as {result.subject} <{result.userinfo.get('email')}>, "
-            f"groups {result.userinfo.get('groups')}, next {result.next_url}",
-            file=out,
-        )
-        with provider.fault("token", "expired"):
-            checks.refused(
-                lambda: _sign_in(client, _Checks(io.StringIO()), "browser-2"),
-                "oidc.expired",
-                "an expired ID token",
+    def submit(self, page: requests.Response, values: dict[str, str]) -> requests.Response:
+        """Fill in and submit the first form of ``page`` (hidden fields kept)."""
+        action = re.search(r'<form[^>]*action="([^"]*)"', page.text)
+        fields = {
+            unescape(name): unescape(value)
+            for name, value in re.findall(
+                r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text
             )
-        with provider.fault("token", "unknown_key"):
-            checks.refused(
-                lambda: _sign_in(client, _Checks(io.StringIO()), "browser-3"),
-                "oidc.unknown_kid",
-                "an ID token signed with a key the provider does not publish",
-            )
-        refresh = result.tokens.refresh_token
-        if refresh:
-            refreshed = client.refresh(refresh)
-            checks.expect(refreshed.access_token != result.tokens.access_token, "tokens refreshed")
-            client.revoke(refreshed.access_token)
-            checks.expect(
-                not provider.is_token_active(refreshed.access_token), "access token revoked"
-            )
-        else:
-            checks.fail("the provider issued no refresh token")
-        logout = client.logout_url(id_token_hint=result.tokens.id_token)
-        checks.expect(
-            bool(logout and logout.startswith(provider.end_session_url)),
-            "RP-initiated logout URL built",
-        )
+        }
+        fields.update(values)
+        target = requests.compat.urljoin(page.url, unescape(action.group(1)) if action else "")
+        return self.post(target, fields)
 
 
-def _github(checks: _Checks, out: TextIO) -> None:
-    print("GitHub-shaped OAuth 2.0 provider (e-mail from /user/emails)", file=out)
-    octo = OIDCUser(
-        sub="octocat",
-        claims={
-            "id": 583231,
-            "login": "octocat",
-            "name": "The Octocat",
-            "email": None,
-            "emails": [
-                {"email": "octo@example.org", "primary": True, "verified": True},
-                {"email": "old@example.org", "primary": False, "verified": False},
-            ],
-        },
-    )
-    with _provider("demo-github", "github", octo) as provider:
-        app = RemoteApp(
-            name="demo-github",
-            title="GitHub (demo)",
-            kind="github",
-            base_url=provider.base_url + "/",
-            authorize_url=provider.authorize_url,
-            token_url=provider.token_url,
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
-            scope="user:email",
-        )
-        result = _sign_in(oauth_client(app, public_url=SITE), checks, "browser-gh")
-        checks.expect(
-            result.userinfo.get("email") == "octo@example.org"
-            and result.userinfo.get("email_verified") is True,
-            "the primary verified e-mail chosen from /user/emails",
-        )
-        print(f"    signed in as {result.userinfo.get('preferred_username')}", file=out)
+def _text(page: requests.Response, element: str) -> str:
+    found = re.search(rf"<([a-z]+) id={element}>(.*?)</\1>", page.text, re.S)
+    return unescape(re.sub(r"<[^>]+>", " ", found.group(2))).strip() if found else ""
 
 
-def _orcid(checks: _Checks, out: TextIO) -> None:
-    print("ORCID-shaped provider (the iD comes with the token response)", file=out)
-    josiah = OIDCUser(sub="0000-0002-1825-0097", claims={"name": "Josiah Carberry"})
-    with _provider("demo-orcid", "orcid", josiah) as provider:
-        app = RemoteApp(
-            name="demo-orcid",
-            title="ORCID (demo)",
-            kind="orcid",
-            authorize_url=provider.authorize_url,
-            token_url=provider.token_url,
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
-            scope="/authenticate",
-        )
-        result = _sign_in(oauth_client(app, public_url=SITE), checks, "browser-orcid")
-        checks.expect(
-            result.subject == "0000-0002-1825-0097" and "email" not in result.userinfo,
-            "ORCID iD and name read; no e-mail (a signup form will ask for it)",
-        )
-        print(f"    signed in as {result.userinfo.get('name')} ({result.subject})", file=out)
-
-
-def run_demo(out: TextIO, *, smoke: bool = False) -> int:
-    """Run every demo sign-in; return 0 when all checks passed, 1 otherwise."""
+def smoke_test(site: DemoSite, out: TextIO) -> int:
+    """Sign in through every path of a running auto-approving demo site; 0 when all passed."""
     checks = _Checks(out)
-    mode = "smoke test" if smoke else "demo"
-    print(f"authkit {mode}: sign-ins against loopback providers on 127.0.0.1\n", file=out)
-    for part in (_oidc, _github, _orcid):
-        try:
-            part(checks, out)
-        except AuthkitError as exc:
-            checks.fail(f"unexpected error {exc.code}: {exc}")
-        print(file=out)
-    print(f"{checks.passed} passed, {checks.failed} failed", file=out)
+    base = site.url
+
+    print("OpenID Connect", file=out)
+    alice = _Browser()
+    page = alice.get(f"{base}/login/")
+    checks.expect(page.text.count("Sign in with") == 3, "sign-in page lists three providers")
+    page = alice.get(f"{base}/oauth/login/demo-oidc/?next=/account")
+    checks.expect(page.url == f"{base}/account", "signed in and sent to the next URL")
+    checks.expect("alice@example.org" in _text(page, "profile"), "profile shows the e-mail")
+    checks.expect(
+        _text(page, "groups") == "readers, staff", "groups resolved from the groups claim"
+    )
+    checks.expect("role:staff" in _text(page, "needs"), "a RoleNeed per group on the identity")
+    sent = site.oidc.last_authorize_params or {}
+    checks.expect(
+        sent.get("code_challenge_method") == "S256" and "state" in sent and "nonce" in sent,
+        "the authorization request carried state, a PKCE S256 challenge and a nonce",
+    )
+
+    print("Connecting a second provider", file=out)
+    page = alice.get(f"{base}/saml/sso/demo-saml/?next=/account")
+    checks.expect("demo-saml" in _text(page, "identities"), "SAML identity linked to Alice")
+    page = alice.submit(alice.get(f"{base}/logout/"), {})
+    checks.expect("/login/" in page.url and "Sign in with" in page.text, "signed out")
+
+    print("SAML 2.0, with single logout", file=out)
+    bob = _Browser()
+    page = bob.get(f"{base}/saml/sso/demo-saml/?next=/account")
+    checks.expect(page.url == f"{base}/account", "signed in through the SAML IdP")
+    checks.expect("physics" in _text(page, "groups"), "group from eduPersonEntitlement URN")
+    checks.expect("alice@example.org" in _text(page, "profile"), "same account as Alice")
+    before = len(site.saml_idp.logout_requests)
+    page = bob.submit(page, {})
+    checks.expect(
+        len(site.saml_idp.logout_requests) == before + 1 and "/login/" in page.url,
+        "single logout: LogoutRequest sent, LogoutResponse verified",
+    )
+
+    print("Registration when the provider withholds the e-mail (ORCID-like)", file=out)
+    josiah = _Browser()
+    form = josiah.get(f"{base}/oauth/login/demo-orcid/?next=/account")
+    checks.expect("Complete your registration" in form.text, "registration form shown")
+    bad = josiah.submit(form, {"email": "not-an-email"})
+    checks.expect("accounts." in bad.text and bad.status_code == 400, "invalid e-mail refused")
+    page = josiah.submit(bad, {"email": "josiah@example.org"})
+    checks.expect(
+        page.url == f"{base}/account" and "josiah@example.org" in _text(page, "profile"),
+        "account created from the form and the provider's name",
+    )
+    checks.expect("Josiah Carberry" in _text(page, "profile"), "name taken from the provider")
+
+    print("A login policy refusing a sign-in", file=out)
+    site.oidc.login_as("mallory")
+    try:
+        mallory = _Browser()
+        page = mallory.get(f"{base}/oauth/login/demo-oidc/")
+        checks.expect(
+            page.status_code == 403 and "may not sign in" in page.text,
+            "denied with a reason the person can read",
+        )
+    finally:
+        site.oidc.login_as("alice")
+
+    print("Refusals", file=out)
+    stranger = _Browser()
+    start = stranger.http.get(f"{base}/oauth/login/demo-oidc/", allow_redirects=False, timeout=5)
+    at_provider = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    callback = at_provider.headers["Location"]
+    other = requests.get(callback, allow_redirects=False, timeout=5)
+    checks.expect(
+        "oauth.state_session_mismatch" in other.text, "callback in another browser refused"
+    )
+    evil = stranger.http.get(f"{base}/oauth/login/demo-oidc/?next=https://evil.example/",
+                             timeout=5)  # fmt: skip
+    checks.expect("request.redirect_not_allowed" in evil.text, "open redirect refused")
+
+    print(f"\n{checks.passed} passed, {checks.failed} failed", file=out)
     return 0 if checks.failed == 0 else 1
+
+
+def run_demo(
+    out: TextIO, *, smoke: bool = False, port: int = 0, wait: Callable[[], None] | None = None
+) -> int:
+    """Run the demo site (until interrupted), or its smoke test with ``smoke``."""
+    with DemoSite(port=port, auto_login=smoke) as site:
+        if smoke:
+            print(f"authkit demo --smoke: {site.url}\n", file=out)
+            return smoke_test(site, out)
+        print(f"authkit demo site: {site.url}/\n", file=out)
+        print("Sign in as:", file=out)
+        for username, password, provider, note in DEMO_PEOPLE:
+            print(f"  {username:<8} {password:<11} at {provider:<10} {note}", file=out)
+        print("\nPress Ctrl-C to stop.", file=out, flush=True)
+        try:
+            (wait or site.serve_forever)()
+        except KeyboardInterrupt:
+            print("stopped", file=out)
+        return 0

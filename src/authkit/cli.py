@@ -10,8 +10,9 @@
 ``authkit discover ISSUER_URL``
     Fetches the provider's discovery document and prints the remote app built from it (JSON,
     or ``--format invenio|opal``).
-``authkit demo [--smoke]``
-    Signs in end to end against providers started on loopback, printing each check.
+``authkit demo [--smoke] [--port N]``
+    Runs the demo site against providers started on loopback; ``--smoke`` signs in through
+    every path with an HTTP client and prints each check.
 
 Exit status: 0 success, 1 the configuration has errors, 2 the command could not run (unreadable
 file, bad arguments).
@@ -328,20 +329,24 @@ def _run_discover(args: argparse.Namespace) -> int:
 def _add_demo(subparsers: _Subparsers) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="run complete sign-ins against loopback providers, on embedded defaults",
-        description="Start real providers on 127.0.0.1 and sign in through them end to end, "
-        "printing each check. Exits 0 only when every check passed.",
+        help="run the demo site with loopback OpenID, ORCID-like and SAML providers",
+        description="Start real providers and a demo site on 127.0.0.1 (accounts in SQLite in "
+        "a temporary directory) and print its URL. With --smoke, sign in through every path "
+        "with an HTTP client instead, print each check, and exit 0 only when all passed.",
     )
     parser.add_argument(
-        "--smoke", action="store_true", help="run the checks quietly as a quick self-test"
+        "--smoke",
+        action="store_true",
+        help="sign in through every path with an HTTP client, print the checks and exit",
     )
+    parser.add_argument("--port", type=int, default=0, help="the site's port (default: free)")
     parser.set_defaults(run=_run_demo)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
     from authkit._demo import run_demo
 
-    return run_demo(sys.stdout, smoke=args.smoke)
+    return run_demo(sys.stdout, smoke=args.smoke, port=args.port)
 
 
 # --- the command -------------------------------------------------------------------------------

@@ -201,6 +201,8 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops connections under concurrent tests.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], owner: LoopbackHTTPServer) -> None:
         self.owner = owner
