@@ -67,6 +67,9 @@ class DemoSite:
 
     Args:
         port: The site's port (0 picks a free one).
+        hostname: The host name in the site's public URL (it always listens on 127.0.0.1):
+            ``localhost`` puts the site and the providers on different sites, as in real life,
+            so the IdP's POST to the ACS is cross-site for the browser.
         auto_login: Approve sign-ins at the providers without their login forms (for the
             smoke test); otherwise people type the demo passwords.
         accounts: The accounts store (SQLite in a temporary directory by default).
@@ -77,11 +80,13 @@ class DemoSite:
         self,
         *,
         port: int = 0,
+        hostname: str = "127.0.0.1",
         auto_login: bool = False,
         accounts: AccountsStore | None = None,
         state: StateStore | None = None,
     ) -> None:
         self._port = port
+        self.hostname = hostname
         self.auto_login = auto_login
         self._tmp = tempfile.TemporaryDirectory(prefix="authkit-demo-")
         if accounts is None:
@@ -138,7 +143,7 @@ class DemoSite:
         """The site's base URL."""
         if self._server is None:
             raise RuntimeError("the demo site is not running")
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return f"http://{self.hostname}:{self._server.server_port}"
 
     def start(self) -> DemoSite:
         """Start the providers and the site."""

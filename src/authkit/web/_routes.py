@@ -383,13 +383,16 @@ class AuthRoutes:
     ) -> WebResponse:
         rows = []
         for field in form.fields:
-            if not field.editable:
-                continue
+            label = html.escape(_LABELS.get(field.name, _label(field.name)))
             value = form.prefill.get(field.name, "")
+            if not field.editable:
+                if value not in ("", None):
+                    rows.append(f"<p>{label}: <strong>{html.escape(str(value))}</strong></p>")
+                continue
             kind = "email" if field.name == "email" else "text"
             required = " required" if field.required else ""
             rows.append(
-                f'<label>{html.escape(field.name)} <input type="{kind}" '
+                f'<label>{label}{" *" if field.required else ""} <input type="{kind}" '
                 f'name="{html.escape(field.name)}" value="{html.escape(str(value or ""))}"'
                 f"{required}></label>"
             )
@@ -586,3 +589,11 @@ class AuthRoutes:
             self.on_sign_in(request, user)
         target = next_url or self.after_login
         return WebResponse.redirect(target, status=303)
+
+
+_LABELS = {"email": "E-mail address", "profile.full_name": "Full name"}
+
+
+def _label(name: str) -> str:
+    """A form label for a dotted field name (``profile.given_name`` → ``Given name``)."""
+    return name.rpartition(".")[2].replace("_", " ").capitalize()
