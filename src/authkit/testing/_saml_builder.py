@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
+from authkit.errors import InvalidSettingError
 from authkit.saml._authn_request import new_id
 from authkit.saml._settings import (
     AC_PASSWORD_PROTECTED_TRANSPORT,
@@ -239,7 +240,10 @@ class ResponseSpec:
             "no_attribute_statement": {"include_attribute_statement": False},
         }
         if variant not in variants:
-            raise ValueError(f"unknown variant {variant!r}; known: {', '.join(BROKEN_VARIANTS)}")
+            raise InvalidSettingError(
+                f"unknown variant {variant!r}; known: {', '.join(BROKEN_VARIANTS)}",
+                key="ResponseSpec.broken.variant",
+            )
         return attrs.evolve(self, **variants[variant])
 
 
@@ -436,5 +440,7 @@ class SAMLResponseBuilder:
 
 def _need(certificate: bytes | None) -> bytes:
     if certificate is None:
-        raise ValueError("encryption needs ResponseSpec.sp_certificate")
+        raise InvalidSettingError(
+            "encryption needs the SP's certificate", key="ResponseSpec.sp_certificate"
+        )
     return certificate
