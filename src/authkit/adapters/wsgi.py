@@ -23,12 +23,13 @@ from urllib.parse import parse_qs
 
 from authkit.errors import RequestError
 from authkit.web import (
-    SESSION_USER,
     AuthRoutes,
     SignedCookieCodec,
     WebRequest,
     WebResponse,
+    cookie_header,
     parse_form,
+    signed_in,
 )
 from authkit.web._http import MAX_FORM_BYTES
 
@@ -81,7 +82,9 @@ class AuthkitMiddleware:
         before = dict(session)
         path = environ.get("PATH_INFO", "") or "/"
         response: WebResponse | None = None
-        if path.startswith(self.mount + "/"):
+        # Only authkit's own routes are read here: any other request, its body included,
+        # reaches the application untouched.
+        if path.startswith(self.mount + "/") and self.routes.handles(path[len(self.mount) :]):
             try:
                 request = self._request(environ, path[len(self.mount) :], session)
             except RequestError as error:
@@ -92,9 +95,10 @@ class AuthkitMiddleware:
             headers = list(response.headers) + self._cookie(session, before)
             start_response(_status(response.status), headers)
             return [response.body]
+        identity = signed_in(session)
         environ["authkit.session"] = session
-        environ["authkit.user"] = session.get(SESSION_USER)
-        environ["authkit.groups"] = session.get("authkit.groups", [])
+        environ["authkit.user"] = identity.user_id if identity else None
+        environ["authkit.groups"] = list(identity.groups) if identity else []
         environ["authkit.routes"] = self.routes
 
         def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
@@ -146,11 +150,8 @@ class AuthkitMiddleware:
     def _cookie(self, session: dict[str, Any], before: dict[str, Any]) -> list[tuple[str, str]]:
         if session == before:
             return []
-        attributes = "Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if self.secure else "")
-        if not session:
-            return [("Set-Cookie", f"{self.cookie_name}=; Max-Age=0; {attributes}")]
-        value = self.codec.dumps(session)
-        return [("Set-Cookie", f"{self.cookie_name}={value}; {attributes}")]
+        value = self.codec.dumps(session) if session else None
+        return [("Set-Cookie", cookie_header(self.cookie_name, value, secure=self.secure))]
 
 
 def _status(code: int) -> str:

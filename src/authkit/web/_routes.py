@@ -16,7 +16,8 @@ then lets the application answer). Its routes:
 ``/oauth/disconnect/<app>/``           POST: disconnect a provider from the account
 ``/saml/metadata/<idp>/``              SP metadata
 ``/saml/sso/<idp>/``                   start a SAML sign-in (``?next=``)
-``/saml/acs/<idp>/``                   the IdP's POST with the Response
+``/saml/acs/<idp>/``                   the IdP's POST with the Response (also served at
+                                       invenio-saml's ``/saml/authorized/<idp>/``)
 ``/saml/slo/<idp>/``                   POST: SP-initiated single logout
 ``/saml/sls/<idp>/``                   the IdP's LogoutResponse or LogoutRequest
 =====================================  ==========================================================
@@ -64,6 +65,8 @@ from authkit.stores import StateStore, User
 from authkit.transport import Transport
 from authkit.web._http import WebRequest, WebResponse, page
 from authkit.web._session import (
+    SESSION_GROUPS,
+    SESSION_PROVIDER,
     SESSION_SID,
     SESSION_USER,
     check_csrf,
@@ -74,8 +77,6 @@ from authkit.web._session import (
 
 __all__ = ["AuthRoutes", "SAMLProvider", "SignInHook"]
 
-SESSION_PROVIDER = "authkit.provider"
-SESSION_GROUPS = "authkit.groups"
 SESSION_LOGOUT = "authkit.logout"
 SESSION_PENDING = "authkit.pending"
 SESSION_SLO = "authkit.slo"
@@ -186,13 +187,21 @@ class AuthRoutes:
         try:
             if match["page"]:
                 return self._page(match["page"], request)
-            handler = getattr(self, f"_{match['proto']}_{match['action']}", None)
+            action = match["action"]
+            if match["proto"] == "saml" and action == "authorized":
+                action = "acs"  # invenio-saml's ACS path, so its SP settings work unchanged
+            handler = getattr(self, f"_{match['proto']}_{action}", None)
             if handler is None:
                 return None
             response: WebResponse = handler(match["name"], request)
             return response
         except AuthkitError as error:
             return WebResponse.problem(error, as_json=request.wants_json)
+
+    def handles(self, path: str) -> bool:
+        """Whether ``path`` (below the mount point) is one of authkit's routes: adapters read a
+        request body only for these, and pass every other request through untouched."""
+        return _ROUTE.match(path) is not None
 
     def url(self, path: str, **query: str) -> str:
         """An absolute URL of one of authkit's routes."""

@@ -24,23 +24,70 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import attrs
+
 from authkit.errors import ConfigurationError, RequestError
 from authkit.web._http import Session
 
 __all__ = [
     "SESSION_CSRF",
+    "SESSION_GROUPS",
+    "SESSION_PROVIDER",
     "SESSION_SID",
     "SESSION_USER",
+    "SessionIdentity",
     "SignedCookieCodec",
     "check_csrf",
+    "cookie_header",
     "csrf_token",
     "rotate_session",
     "session_binding",
+    "signed_in",
 ]
 
 SESSION_SID = "authkit.sid"
 SESSION_CSRF = "authkit.csrf"
 SESSION_USER = "authkit.user"
+SESSION_GROUPS = "authkit.groups"
+SESSION_PROVIDER = "authkit.provider"
+
+
+@attrs.frozen(kw_only=True)
+class SessionIdentity:
+    """Who is signed in, as the session says (what adapters hand to the application).
+
+    Attributes:
+        user_id: The account's id.
+        groups: The groups resolved at sign-in.
+        provider: The provider the person signed in with.
+    """
+
+    user_id: str
+    groups: tuple[str, ...] = ()
+    provider: str | None = None
+
+
+def signed_in(session: Session) -> SessionIdentity | None:
+    """The signed-in person of ``session``, or ``None``."""
+    user_id = session.get(SESSION_USER)
+    if not isinstance(user_id, str) or not user_id:
+        return None
+    groups = session.get(SESSION_GROUPS)
+    provider = session.get(SESSION_PROVIDER)
+    return SessionIdentity(
+        user_id=user_id,
+        groups=tuple(g for g in groups if isinstance(g, str)) if isinstance(groups, list) else (),
+        provider=provider if isinstance(provider, str) else None,
+    )
+
+
+def cookie_header(name: str, value: str | None, *, secure: bool) -> str:
+    """The ``Set-Cookie`` value for authkit's session cookie (``None`` deletes it):
+    ``HttpOnly``, ``SameSite=Lax``, ``Path=/`` and ``Secure`` when asked."""
+    attributes = "Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
+    if value is None:
+        return f"{name}=; Max-Age=0; {attributes}"
+    return f"{name}={value}; {attributes}"
 
 
 def session_binding(session: Session) -> str:
