@@ -342,6 +342,7 @@ class SQLAccountsStore:
         self._schema_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._statement_count = 0
+        self._upserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Statement] = {}
         self._counters: list[StatementCounter] = []
 
     @classmethod
@@ -404,14 +405,16 @@ class SQLAccountsStore:
             with self._count_lock:
                 self._counters.remove(counter)
 
-    def _execute(self, conn: Connection, statement: _Statement) -> CursorResult[Any]:
+    def _execute(
+        self, conn: Connection, statement: _Statement, params: dict[str, Any] | None = None
+    ) -> CursorResult[Any]:
         with self._count_lock:
             self._statement_count += 1
             if self._counters:
                 text = " ".join(str(statement.compile(dialect=self._engine.dialect)).split())
                 for counter in self._counters:
                     counter.statements.append(text)
-        return conn.execute(statement)
+        return conn.execute(statement, params) if params is not None else conn.execute(statement)
 
     # --- transactions --------------------------------------------------------------------------
 
@@ -579,9 +582,11 @@ class _SQLTransaction:
         self._t = store._tables
         self.state = "open"
 
-    def _run(self, statement: _Statement) -> CursorResult[Any]:
+    def _run(
+        self, statement: _Statement, params: dict[str, Any] | None = None
+    ) -> CursorResult[Any]:
         try:
-            return self._store._execute(self._conn, statement)
+            return self._store._execute(self._conn, statement, params)
         except (SQLAlchemyError, sqlite3.Error) as exc:
             raise _translate(exc, self._t) from exc
         except (TypeError, ValueError) as exc:  # a driver could not convert a parameter
@@ -597,14 +602,21 @@ class _SQLTransaction:
             stmt = stmt.with_for_update()
         return self._run(stmt).mappings().first()
 
-    def _upsert(self, table: sa.Table, values: dict[str, Any], keys: tuple[str, ...]) -> _Statement:
-        if self._store._dialect == "sqlite":
-            lite = sqlite_dialect.insert(table).values(**values)
-            updates = {name: lite.excluded[name] for name in values if name not in keys}
-            return lite.on_conflict_do_update(index_elements=list(keys), set_=updates)
-        pg = pg_dialect.insert(table).values(**values)
-        updates = {name: pg.excluded[name] for name in values if name not in keys}
-        return pg.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    def _upsert(
+        self, table: sa.Table, values: dict[str, Any], keys: tuple[str, ...]
+    ) -> CursorResult[Any]:
+        """Insert or update ``values`` in ``table`` by ``keys``. The statement is built once per
+        shape and executed with parameters: building an ``ON CONFLICT`` statement costs more
+        than running it."""
+        shape = (table.name, tuple(values), keys)
+        statement = self._store._upserts.get(shape)
+        if statement is None:
+            dialect = sqlite_dialect if self._store._dialect == "sqlite" else pg_dialect
+            insert = dialect.insert(table)
+            updates = {name: insert.excluded[name] for name in values if name not in keys}
+            statement = insert.on_conflict_do_update(index_elements=list(keys), set_=updates)
+            self._store._upserts[shape] = statement
+        return self._run(statement, values)
 
     # users
 
@@ -689,7 +701,7 @@ class _SQLTransaction:
             "provider": account.provider,
             "extra_data": dict(account.extra_data),
         }
-        self._run(self._upsert(self._t.remote_accounts, values, ("user_id", "provider")))
+        self._upsert(self._t.remote_accounts, values, ("user_id", "provider"))
         return account
 
     @_guarded
@@ -707,7 +719,7 @@ class _SQLTransaction:
             "expires_at": token.expires_at,
         }
         keys = ("user_id", "provider", "token_type")
-        self._run(self._upsert(self._t.remote_tokens, values, keys))
+        self._upsert(self._t.remote_tokens, values, keys)
 
     @_guarded
     def get_remote_token(self, user_id: str, provider: str, token_type: str) -> RemoteToken | None:
