@@ -1,0 +1,1 @@
+"""A minimal Django project signing people in through authkit (see ``../serve.py``)."""
