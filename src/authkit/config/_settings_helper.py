@@ -122,17 +122,22 @@ class OAuthSettingsHelper:
         result: dict[str, Any] = copy_tree(self._base_app)
         return result
 
+    #: The ``invenio_oauthclient.contrib`` module whose handlers a preset names, when they
+    #: follow Invenio's usual names (``account_info``, ``account_setup``…); ``None`` for none.
+    contrib: ClassVar[str | None] = None
+
     def get_handlers(self) -> dict[str, Any]:
         """The handlers of the ``REMOTE_APP`` (``authorized_handler``, ``signup_handler``…).
 
-        Subclasses return Invenio's handler strings for their provider; this base class returns
-        none (Invenio raises ``NotImplementedError``).
+        Presets name Invenio's handler strings for their provider (through :attr:`contrib`, or
+        by overriding this); this base class names none (Invenio raises
+        ``NotImplementedError``).
         """
-        return {}
+        return _contrib_handlers(self.contrib, rest=False) if self.contrib else {}
 
     def get_rest_handlers(self) -> dict[str, Any]:
-        """The handlers and redirect URLs of the ``REMOTE_REST_APP``; none in this base class."""
-        return {}
+        """The handlers and redirect URLs of the ``REMOTE_REST_APP``."""
+        return _contrib_handlers(self.contrib, rest=True) if self.contrib else {}
 
     @property
     def remote_app(self) -> dict[str, Any]:
@@ -177,3 +182,23 @@ class OAuthSettingsHelper:
         fields = self.remote_app_fields()
         extra = {**app.extra, **fields.pop("extra", {}), "invenio": invenio}
         return app.evolve(extra=extra, **fields)
+
+
+def _contrib_handlers(module: str, *, rest: bool) -> dict[str, Any]:
+    """Invenio's handler strings for a contrib module with the usual handler names."""
+    handlers = "invenio_oauthclient.handlers" + (".rest" if rest else "")
+    result: dict[str, Any] = {
+        "authorized_handler": f"{handlers}:authorized_signup_handler",
+        "disconnect_handler": f"{module}:disconnect{'_rest' if rest else ''}_handler",
+        "signup_handler": {
+            "info": f"{module}:account_info",
+            "info_serializer": f"{module}:account_info_serializer",
+            "setup": f"{module}:account_setup",
+            "view": f"{handlers}:signup_handler",
+        },
+    }
+    if rest:
+        result["response_handler"] = f"{handlers}:default_remote_response_handler"
+        for page in ("authorized", "disconnect", "signup", "error"):
+            result[f"{page}_redirect_url"] = "/"
+    return result

@@ -32,6 +32,7 @@ class GitHubOAuthSettingsHelper(OAuthSettingsHelper):
     """
 
     kind: ClassVar[str] = "github"
+    contrib: ClassVar[str | None] = _CONTRIB
 
     def __init__(
         self,
@@ -55,39 +56,6 @@ class GitHubOAuthSettingsHelper(OAuthSettingsHelper):
             precedence_mask=precedence_mask,
             signup_options=signup_options,
         )
-
-    def get_handlers(self) -> dict[str, Any]:
-        """Invenio's GitHub handlers."""
-        return {
-            "authorized_handler": "invenio_oauthclient.handlers:authorized_signup_handler",
-            "disconnect_handler": f"{_CONTRIB}:disconnect_handler",
-            "signup_handler": {
-                "info": f"{_CONTRIB}:account_info",
-                "info_serializer": f"{_CONTRIB}:account_info_serializer",
-                "setup": f"{_CONTRIB}:account_setup",
-                "view": "invenio_oauthclient.handlers:signup_handler",
-            },
-        }
-
-    def get_rest_handlers(self) -> dict[str, Any]:
-        """Invenio's GitHub REST handlers and redirect URLs."""
-        return {
-            "authorized_handler": "invenio_oauthclient.handlers.rest:authorized_signup_handler",
-            "disconnect_handler": f"{_CONTRIB}:disconnect_rest_handler",
-            "signup_handler": {
-                "info": f"{_CONTRIB}:account_info",
-                "info_serializer": f"{_CONTRIB}:account_info_serializer",
-                "setup": f"{_CONTRIB}:account_setup",
-                "view": "invenio_oauthclient.handlers.rest:signup_handler",
-            },
-            "response_handler": (
-                "invenio_oauthclient.handlers.rest:default_remote_response_handler"
-            ),
-            "authorized_redirect_url": "/",
-            "disconnect_redirect_url": "/",
-            "signup_redirect_url": "/",
-            "error_redirect_url": "/",
-        }
 
     def remote_app_fields(self) -> dict[str, Any]:
         """GitHub's user endpoint."""

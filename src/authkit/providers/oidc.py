@@ -171,6 +171,7 @@ class OIDCSettingsHelper(OAuthSettingsHelper):
     """
 
     kind: ClassVar[str] = "generic"
+    contrib: ClassVar[str | None] = _CONTRIB
 
     def __init__(
         self,
@@ -268,39 +269,6 @@ class OIDCSettingsHelper(OAuthSettingsHelper):
         if self._metadata and self._metadata.jwks_uri:
             return self._metadata.jwks_uri
         return f"{self.issuer.rstrip('/')}/jwks"
-
-    def get_handlers(self) -> dict[str, Any]:
-        """Invenio's generic OIDC handlers."""
-        return {
-            "authorized_handler": "invenio_oauthclient.handlers:authorized_signup_handler",
-            "disconnect_handler": f"{_CONTRIB}:disconnect_handler",
-            "signup_handler": {
-                "info": f"{_CONTRIB}:account_info",
-                "info_serializer": f"{_CONTRIB}:account_info_serializer",
-                "setup": f"{_CONTRIB}:account_setup",
-                "view": "invenio_oauthclient.handlers:signup_handler",
-            },
-        }
-
-    def get_rest_handlers(self) -> dict[str, Any]:
-        """Invenio's generic OIDC REST handlers and redirect URLs."""
-        return {
-            "authorized_handler": "invenio_oauthclient.handlers.rest:authorized_signup_handler",
-            "disconnect_handler": f"{_CONTRIB}:disconnect_rest_handler",
-            "signup_handler": {
-                "info": f"{_CONTRIB}:account_info",
-                "info_serializer": f"{_CONTRIB}:account_info_serializer",
-                "setup": f"{_CONTRIB}:account_setup",
-                "view": "invenio_oauthclient.handlers.rest:signup_handler",
-            },
-            "response_handler": (
-                "invenio_oauthclient.handlers.rest:default_remote_response_handler"
-            ),
-            "authorized_redirect_url": "/",
-            "disconnect_redirect_url": "/",
-            "signup_redirect_url": "/",
-            "error_redirect_url": "/",
-        }
 
     def remote_app_fields(self) -> dict[str, Any]:
         """Issuer, discovery URL, UserInfo and JWKS endpoints."""
