@@ -31,7 +31,7 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
@@ -373,3 +373,39 @@ class LoopbackHTTPServer:
         """Exceptions handlers raised; a healthy test server has none."""
         with self._errors_lock:
             return list(self._errors)
+
+
+class LoopbackService:
+    """The life cycle every test provider shares: a :class:`LoopbackHTTPServer` in
+    ``self._server``, started and stopped, usable as a context manager."""
+
+    _server: LoopbackHTTPServer
+
+    def start(self) -> Self:
+        """Bind a free port on loopback and start serving in a background thread.
+
+        Returns:
+            The service itself, so ``provider = OIDCProvider(...).start()`` reads naturally.
+        """
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving: delays in progress end, threads are joined, the port is released."""
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        """Whether the service is serving requests now."""
+        return self._server.running
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>`` (kept after :meth:`stop`)."""
+        return self._server.base_url

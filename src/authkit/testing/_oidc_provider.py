@@ -52,6 +52,7 @@ from authkit.errors import InvalidSettingError
 from authkit.testing._http import (
     DropConnection,
     LoopbackHTTPServer,
+    LoopbackService,
     ServerRequest,
     ServerResponse,
 )
@@ -197,7 +198,7 @@ def _positive(name: str, value: object) -> float:
     return float(value)
 
 
-class OIDCProvider:
+class OIDCProvider(LoopbackService):
     """A real OpenID provider (or OAuth 2.0 server) on ``127.0.0.1`` and a free port.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`::
@@ -316,41 +317,12 @@ class OIDCProvider:
 
     # -- life cycle -------------------------------------------------------------------------------
 
-    def start(self) -> OIDCProvider:
-        """Bind a free port on loopback and start serving in a background thread.
-
-        Returns:
-            The provider itself, so ``provider = OIDCProvider(...).start()`` reads naturally.
-        """
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving: delays in progress end, threads are joined, the port is released."""
-        self._server.stop()
-
-    def __enter__(self) -> OIDCProvider:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def running(self) -> bool:
-        """Whether the provider is serving requests now."""
-        return self._server.running
-
     # -- URLs -------------------------------------------------------------------------------------
 
     @property
     def shape(self) -> Shape:
         """The emulated provider shape."""
         return self._shape.name
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>`` (kept after :meth:`stop`)."""
-        return self._server.base_url
 
     @property
     def issuer(self) -> str:

@@ -86,7 +86,12 @@ from authkit.saml._xml import (
     text_content,
 )
 from authkit.saml._xmldsig import decrypt_element, sign_element, verify_signed_element
-from authkit.testing._http import LoopbackHTTPServer, ServerRequest, ServerResponse
+from authkit.testing._http import (
+    LoopbackHTTPServer,
+    LoopbackService,
+    ServerRequest,
+    ServerResponse,
+)
 from authkit.testing._oidc_provider import RecordedRequest
 from authkit.testing._saml_builder import (
     ATTRNAME_FORMAT_URI,
@@ -262,7 +267,7 @@ def _from_saml_error(exc: SAMLValidationError) -> _Refused:
     return _Refused(exc.code, exc.message)
 
 
-class SAMLIdentityProvider:
+class SAMLIdentityProvider(LoopbackService):
     """A real SAML 2.0 identity provider on ``127.0.0.1`` and a free port.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`::
@@ -393,36 +398,7 @@ class SAMLIdentityProvider:
 
     # -- life cycle -------------------------------------------------------------------------------
 
-    def start(self) -> SAMLIdentityProvider:
-        """Bind a free port on loopback and start serving in a background thread.
-
-        Returns:
-            The IdP itself, so ``idp = SAMLIdentityProvider(...).start()`` reads naturally.
-        """
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving: threads are joined and the port is released."""
-        self._server.stop()
-
-    def __enter__(self) -> SAMLIdentityProvider:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def running(self) -> bool:
-        """Whether the IdP is serving requests now."""
-        return self._server.running
-
     # -- URLs and keys ----------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>`` (kept after :meth:`stop`)."""
-        return self._server.base_url
 
     @property
     def issuer(self) -> str:
