@@ -85,3 +85,12 @@ def test_discover_an_unreachable_provider(capsys: pytest.CaptureFixture[str]) ->
         issuer = provider.issuer
     assert main(["discover", issuer, "--timeout", "1"]) == 2
     assert "provider.unreachable" in capsys.readouterr().err
+
+
+def test_demo_without_the_sql_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "authkit.stores._sql", None)  # as if SQLAlchemy were absent
+    assert main(["demo", "--smoke"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'authkit[sql]'" in err

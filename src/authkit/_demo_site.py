@@ -23,6 +23,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from authkit.accounts import AccountFlow, EmailDomainPolicy, ProviderSettings, TokenCipher
 from authkit.adapters.wsgi import AuthkitMiddleware
 from authkit.config import ProviderRegistry, RemoteApp
+from authkit.errors import ConfigurationError
 from authkit.groups import GroupResolver, identity_from
 from authkit.saml import SAMLSettings, ServiceProvider, StateStoreReplayCache
 from authkit.stores import AccountsStore, MemoryStateStore, StateStore
@@ -90,8 +91,16 @@ class DemoSite:
         self.auto_login = auto_login
         self._tmp = tempfile.TemporaryDirectory(prefix="authkit-demo-")
         if accounts is None:
-            from authkit.stores import SQLAccountsStore
-
+            try:
+                from authkit.stores import SQLAccountsStore
+            except ModuleNotFoundError as exc:
+                self._tmp.cleanup()
+                raise ConfigurationError(
+                    "the demo keeps its accounts in SQLite, which needs the 'sql' extra",
+                    key="demo",
+                    code="config.extra_missing",
+                    hint="pip install 'authkit[sql]'",
+                ) from exc
             accounts = SQLAccountsStore.sqlite(Path(self._tmp.name) / "accounts.db")
         self.accounts = accounts
         self.state: StateStore = state if state is not None else MemoryStateStore()
