@@ -90,7 +90,11 @@ def test_discover_an_unreachable_provider(capsys: pytest.CaptureFixture[str]) ->
 def test_demo_without_the_sql_extra_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setitem(sys.modules, "authkit.stores._sql", None)  # as if SQLAlchemy were absent
+    import authkit.stores
+
+    # As if SQLAlchemy were absent: the lazy import of the SQL store fails.
+    monkeypatch.delattr(authkit.stores, "SQLAccountsStore", raising=False)
+    monkeypatch.setitem(sys.modules, "authkit.stores._sql", None)
     assert main(["demo", "--smoke"]) == 2
     err = capsys.readouterr().err
     assert "pip install 'authkit[sql]'" in err
