@@ -29,18 +29,18 @@ default ``$AUTHKIT_TEST_POSTGRES`` or ``postgresql+psycopg://postgres@127.0.0.1:
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import socket
 import statistics
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from _timing import measure  # benchmarks/_timing.py, beside this script
 
 DEFAULT_POSTGRES = os.environ.get(
     "AUTHKIT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -176,30 +176,6 @@ def statements_per_login(store: Any, login: Callable[[], Any]) -> int | None:
     with store.count_statements() as counted:
         login()
     return counted.count
-
-
-def measure(
-    contenders: dict[str, Callable[[], Any]], rounds: int, calls: int
-) -> dict[str, list[float]]:
-    """Per-call seconds of each contender, one figure per round."""
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    names = list(contenders)
-    for index in range(rounds):
-        order = names[index % len(names) :] + names[: index % len(names)]
-        for name in order:
-            call = contenders[name]
-            gc_was_enabled = gc.isenabled()
-            gc.disable()
-            try:
-                start = time.perf_counter()
-                for _ in range(calls):
-                    call()
-                elapsed = time.perf_counter() - start
-            finally:
-                if gc_was_enabled:
-                    gc.enable()
-            times[name].append(elapsed / calls)
-    return times
 
 
 def main(argv: list[str] | None = None) -> int:

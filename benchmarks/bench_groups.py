@@ -23,12 +23,12 @@ Run: ``python benchmarks/bench_groups.py`` (``--quick`` for a smoke run).
 from __future__ import annotations
 
 import argparse
-import gc
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
+
+from _timing import measure  # benchmarks/_timing.py, beside this script
 
 
 def userinfo() -> dict[str, Any]:
@@ -86,30 +86,6 @@ def setup() -> dict[str, Callable[[], Any]]:
     if run_claim() != run_bare():
         raise SystemExit("authkit-claim and bare disagree")
     return {"authkit": run_authkit, "authkit-claim": run_claim, "bare": run_bare}
-
-
-def measure(
-    contenders: dict[str, Callable[[], Any]], rounds: int, calls: int
-) -> dict[str, list[float]]:
-    """Per-call seconds of each contender, one figure per round."""
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    names = list(contenders)
-    for index in range(rounds):
-        order = names[index % len(names) :] + names[: index % len(names)]
-        for name in order:
-            call = contenders[name]
-            gc_was_enabled = gc.isenabled()
-            gc.disable()
-            try:
-                start = time.perf_counter()
-                for _ in range(calls):
-                    call()
-                elapsed = time.perf_counter() - start
-            finally:
-                if gc_was_enabled:
-                    gc.enable()
-            times[name].append(elapsed / calls)
-    return times
 
 
 LABELS = {

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import gc
 import hashlib
 import json
 import statistics
@@ -35,6 +34,8 @@ import time
 import warnings
 from collections.abc import Callable
 from typing import Any
+
+from _timing import measure  # benchmarks/_timing.py, beside this script
 
 ISSUER = "https://id.example.org/realms/main"
 CLIENT = "portal"
@@ -140,30 +141,6 @@ def setup() -> tuple[dict[str, Callable[[], Any]], str]:
         "floor": run_floor,
     }
     return contenders, token
-
-
-def measure(
-    contenders: dict[str, Callable[[], Any]], rounds: int, calls: int
-) -> dict[str, list[float]]:
-    """Per-call seconds of each contender, one figure per round."""
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    names = list(contenders)
-    for index in range(rounds):
-        order = names[index % len(names) :] + names[: index % len(names)]
-        for name in order:
-            call = contenders[name]
-            gc_was_enabled = gc.isenabled()
-            gc.disable()
-            try:
-                start = time.perf_counter()
-                for _ in range(calls):
-                    call()
-                elapsed = time.perf_counter() - start
-            finally:
-                if gc_was_enabled:
-                    gc.enable()
-            times[name].append(elapsed / calls)
-    return times
 
 
 LABELS = {

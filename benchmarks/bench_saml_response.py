@@ -34,14 +34,14 @@ from __future__ import annotations
 
 import argparse
 import base64
-import gc
 import itertools
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from _timing import measure  # benchmarks/_timing.py, beside this script
 
 SP_ENTITY_ID = "https://sp.example.org/saml/metadata"
 ACS_URL = "https://sp.example.org/saml/acs"
@@ -186,30 +186,6 @@ def setup(scenario: str) -> dict[str, Callable[[], Any]]:
     contenders["floor"]()
     contenders["floor-cert"]()
     return contenders
-
-
-def measure(
-    contenders: dict[str, Callable[[], Any]], rounds: int, calls: int
-) -> dict[str, list[float]]:
-    """Per-call seconds of each contender, one figure per round."""
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    names = list(contenders)
-    for index in range(rounds):
-        order = names[index % len(names) :] + names[: index % len(names)]
-        for name in order:
-            call = contenders[name]
-            gc_was_enabled = gc.isenabled()
-            gc.disable()
-            try:
-                start = time.perf_counter()
-                for _ in range(calls):
-                    call()
-                elapsed = time.perf_counter() - start
-            finally:
-                if gc_was_enabled:
-                    gc.enable()
-            times[name].append(elapsed / calls)
-    return times
 
 
 def main(argv: list[str] | None = None) -> int:
