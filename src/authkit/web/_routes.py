@@ -23,7 +23,10 @@ then lets the application answer). Its routes:
 =====================================  ==========================================================
 
 A completed sign-in rotates the session's binding and CSRF values (session fixation), stores
-the account id, the provider and the person's groups, and redirects to the checked ``next``.
+the account id, the provider and the person's groups, calls ``on_sign_in`` and redirects to the
+checked ``next``. Signing out (``/logout/``, or the IdP's logout request at ``/saml/sls/``)
+removes authkit's entries, rotates the session's values again and, when someone was signed
+in, calls ``on_sign_out`` (adapters log the person out of their framework there).
 
 The SAML ACS works under ``SameSite=Lax`` session cookies: the IdP's cross-site POST arrives
 without the cookie, so the first answer is a same-site auto-submitting form that posts the same
@@ -75,7 +78,7 @@ from authkit.web._session import (
     session_binding,
 )
 
-__all__ = ["AuthRoutes", "SAMLProvider", "SignInHook"]
+__all__ = ["AuthRoutes", "SAMLProvider", "SignInHook", "SignOutHook"]
 
 SESSION_LOGOUT = "authkit.logout"
 SESSION_PENDING = "authkit.pending"
@@ -84,6 +87,10 @@ SESSION_SLO = "authkit.slo"
 #: Called after a sign-in with the request and the account (adapters log the user into their
 #: framework here, e.g. Django's ``login``).
 SignInHook = Callable[[WebRequest, User], None]
+
+#: Called with the request when a signed-in session ends (adapters log the user out of their
+#: framework here, e.g. Django's ``logout``).
+SignOutHook = Callable[[WebRequest], None]
 
 _ROUTE = re.compile(
     r"^/(?:(?P<page>login|logout)/|(?P<proto>oauth|saml)/(?P<action>[a-z]+)/"
@@ -137,6 +144,10 @@ class AuthRoutes:
         auto_redirect: Send the sign-in page straight to the one visible provider (Invenio's
             ``OAUTHCLIENT_AUTO_REDIRECT_TO_EXTERNAL_LOGIN``; ignored unless exactly one).
         on_sign_in: Called after each sign-in (adapters map the account to their user).
+        on_sign_out: Called when a session in which someone was signed in ends: at
+            ``/logout/`` and on the IdP's logout request (``/saml/sls/<idp>/``), after
+            authkit's entries were removed from the session and its values rotated, before the
+            answer (which may still write the pending SAML logout to the session).
         transport: For the OAuth clients.
         clock: Current time in seconds.
     """
@@ -155,6 +166,7 @@ class AuthRoutes:
         mount: str = "",
         auto_redirect: bool = False,
         on_sign_in: SignInHook | None = None,
+        on_sign_out: SignOutHook | None = None,
         transport: Transport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -169,6 +181,7 @@ class AuthRoutes:
         self.mount = mount.rstrip("/")
         self.auto_redirect = auto_redirect
         self.on_sign_in = on_sign_in
+        self.on_sign_out = on_sign_out
         self.transport = transport
         self.clock = clock
         self._clients: dict[str, tuple[RemoteApp, OAuthClient]] = {}
@@ -303,9 +316,12 @@ class AuthRoutes:
         return WebResponse.redirect(self.after_login)
 
     def _end_session(self, request: WebRequest) -> None:
+        signed_in = request.session.get(SESSION_USER) is not None
         for key in [k for k in request.session if k.startswith("authkit.")]:
             del request.session[key]
         rotate_session(request.session)
+        if signed_in and self.on_sign_out is not None:
+            self.on_sign_out(request)
 
     def _form(self, request: WebRequest, action: str, label: str, inner: str) -> str:
         token = html.escape(csrf_token(request.session))

@@ -1,7 +1,8 @@
 """Django adapter: authkit's sign-in routes as a reusable Django app (``authkit[django]``).
 
 Add ``"authkit.adapters.django"`` to ``INSTALLED_APPS``, configure the ``AUTHKIT`` setting
-(:class:`AuthkitSettings` lists its keys) and include ``authkit.adapters.django.urls``. People
+(authkit's settings without prefix, plus ``INVENIO_REMOTE_APPS`` and ``USER_MAPPING``: see
+:func:`load_settings`) and include ``authkit.adapters.django.urls``. People
 who sign in through a provider become Django users (:func:`default_user_mapping`, or the
 ``USER_MAPPING`` of your choice) and are logged in with :func:`django.contrib.auth.login`; the
 routes keep their own state in Django's session. ``manage.py check`` runs authkit's

@@ -8,8 +8,10 @@ session, maps the account to a Django user (:data:`~authkit.adapters.django.User
 calls :func:`django.contrib.auth.login` — inside the same request, before the redirect, so a
 mapping that refuses the person (an inactive user) shows as a sign-in error page.
 
-Django's ``login`` (for another user) and ``logout`` empty the session; authkit's own keys are
-carried over so that a pending single logout or the new CSRF token survive.
+When a signed-in session ends (logout, or the IdP's logout request), the routes call their
+``on_sign_out`` hook, :func:`sign_out`, which logs the Django user out. Django's ``login`` (for
+another user) and ``logout`` empty the session; authkit's own keys are carried over so that a
+pending single logout or the new CSRF token survive.
 """
 
 from __future__ import annotations
@@ -174,14 +176,18 @@ def sign_in_hook(mapping: UserMapping, backend: str) -> SignInHook:
         except BaseException:
             for key in (SESSION_USER, SESSION_GROUPS, SESSION_PROVIDER):
                 session.pop(key, None)
+            sign_out(request)  # nobody stays signed in, in Django either
             raise
         session.update(kept)  # login() empties the session when another user was signed in
 
     return on_sign_in
 
 
-def sign_out(request: Any) -> None:
-    """Log the Django user out, keeping authkit's entries (a pending single logout)."""
-    kept = DjangoSession(request).authkit_values()
-    auth.logout(request)
-    request.session.update(kept)
+def sign_out(request: WebRequest) -> None:
+    """The ``on_sign_out`` hook: log the Django user out, keeping authkit's entries (a pending
+    single logout)."""
+    session = request.session
+    if isinstance(session, DjangoSession):
+        kept = session.authkit_values()
+        auth.logout(session.request)
+        session.update(kept)

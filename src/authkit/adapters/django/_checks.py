@@ -1,8 +1,9 @@
 """System checks (``manage.py check``, tag ``authkit``): the sign-in configuration, before the
 first person tries to sign in.
 
-- The ``AUTHKIT`` dictionary is read (:func:`~authkit.adapters.django.load_settings`) and its
-  SAML IdPs loaded (no metadata is fetched); a bad value is an ``Error``.
+- The ``AUTHKIT`` dictionary is read (:func:`~authkit.adapters.django.load_settings`, which
+  does no I/O) and its ``SSO_SAML_IDPS``-shaped SAML IdPs loaded as
+  :func:`~authkit.web.build_routes` will (no metadata is fetched); a bad value is an ``Error``.
 - :func:`authkit.config.check_config` runs on the Django settings that have an Invenio
   counterpart (``SECRET_KEY``, ``SESSION_COOKIE_AGE``, ``SESSION_COOKIE_SECURE`` for an https
   site, ``PUBLIC_URL``, the Invenio remote apps with their credentials); each finding becomes an
@@ -27,8 +28,8 @@ from django.core import checks  # type: ignore[import-untyped,unused-ignore]
 from django.urls import NoReverseMatch  # type: ignore[import-untyped,unused-ignore]
 
 from authkit.adapters.django._auth import login_backend
-from authkit.adapters.django._settings import AuthkitSettings, load_settings
-from authkit.adapters.django._site import django_values, invenio_settings, mount_point
+from authkit.adapters.django._settings import AuthkitSettings, invenio_values, load_settings
+from authkit.adapters.django._site import mount_point
 from authkit.config import (
     Finding,
     ProviderRegistry,
@@ -37,12 +38,12 @@ from authkit.config import (
     should_auto_redirect,
 )
 from authkit.errors import ConfigurationError
-from authkit.saml import load_sso_saml_idps
 
 __all__ = ["check_authkit", "django_findings"]
 
 _LEVELS = {"error": checks.Error, "warning": checks.Warning, "info": checks.Info}
 SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
+_REMOTE_APPS = ("OAUTHCLIENT_REMOTE_APPS", "OAUTHCLIENT_REST_REMOTE_APPS")
 
 
 def check_authkit(app_configs: Any = None, **kwargs: Any) -> list[Any]:
@@ -71,36 +72,24 @@ def django_findings() -> list[Finding]:
                 fix='add path("auth/", include("authkit.adapters.django.urls")) to the URLs',
             )
         )
+    values = getattr(settings, "AUTHKIT", None)
+    view = invenio_values(values if isinstance(values, Mapping) else {})
     config: AuthkitSettings | None = None
     try:
-        config = load_settings(getattr(settings, "AUTHKIT", None))
-        _load_saml_idps(config, mount)
+        # check_config() reports the Invenio remote apps' problems, finding by finding
+        lenient = {k: v for k, v in view.items() if k not in _REMOTE_APPS}
+        config = load_settings(values, invenio=lenient)
+        for idp in attrs.evolve(config, mount=mount).saml_idp_configs().values():
+            if not idp.metadata_pending:
+                idp.to_settings()
     except ConfigurationError as exc:
-        findings.append(_renamed(_error(exc), config))
+        findings.append(_renamed(_error(exc), values))
         config = None  # check what does not depend on AUTHKIT
-    view = _invenio_view(config)
-    findings += [_renamed(f, config) for f in check_config(view, environ=os.environ) if _applies(f)]
+    view = _invenio_view(view, config)
+    findings += [_renamed(f, values) for f in check_config(view, environ=os.environ) if _applies(f)]
     if config is not None:
         findings += _providers(config, view)
     return findings
-
-
-def _load_saml_idps(config: AuthkitSettings, mount: str) -> None:
-    """Read the ``SSO_SAML_IDPS``-shaped IdPs as the build will (metadata is not fetched)."""
-    idps = invenio_settings(config).get("SSO_SAML_IDPS")
-    if not idps:
-        return
-    base = config.public_url.rstrip("/") + mount
-    for name, idp in load_sso_saml_idps(idps).items():
-        if idp.metadata_pending:
-            continue
-        sp = {  # the SP's URLs default to authkit's routes, as when building
-            "entityId": f"{base}/saml/metadata/{name}/",
-            "assertionConsumerService": {"url": f"{base}/saml/acs/{name}/"},
-            "singleLogoutService": {"url": f"{base}/saml/sls/{name}/"},
-            **(idp.settings.get("sp") or {}),
-        }
-        attrs.evolve(idp, settings={**idp.settings, "sp": sp}).to_settings()
 
 
 def _error(exc: ConfigurationError) -> Finding:
@@ -109,11 +98,9 @@ def _error(exc: ConfigurationError) -> Finding:
     return Finding(severity="error", code=exc.code, message=message, fix=exc.hint or "", key=key)
 
 
-def _invenio_view(config: AuthkitSettings | None) -> dict[str, Any]:
-    """The Django settings under their Invenio names (only Django's own when ``AUTHKIT`` could
-    not be read)."""
-    values = django_values() if config is None else invenio_settings(config)
-    values.pop("AUTHKIT", None)
+def _invenio_view(view: Mapping[str, Any], config: AuthkitSettings | None) -> dict[str, Any]:
+    """The Django settings under their Invenio names, as :func:`check_config` reads them."""
+    values = dict(view)
     if config is None or not config.public_url.startswith("https:"):
         values.pop("SESSION_COOKIE_SECURE", None)  # a plain-http site cannot use secure cookies
     if config is not None:
@@ -132,15 +119,16 @@ def _applies(finding: Finding) -> bool:
     return not (finding.key or "").startswith("SECURITY_")
 
 
-def _renamed(finding: Finding, config: AuthkitSettings | None) -> Finding:
+def _renamed(finding: Finding, values: Any) -> Finding:
     """The finding in Django's words: the settings named as the site wrote them."""
     names = {
         "SITE_UI_URL": "AUTHKIT['PUBLIC_URL']",
         "PERMANENT_SESSION_LIFETIME": "SESSION_COOKIE_AGE",
     }
-    if config is not None and config.invenio_remote_apps:
+    own = values if isinstance(values, Mapping) else {}
+    if own.get("INVENIO_REMOTE_APPS"):
         names["OAUTHCLIENT_REMOTE_APPS"] = "AUTHKIT['INVENIO_REMOTE_APPS']"
-    if config is None or (isinstance(config.saml_idps, Mapping) and config.saml_idps):
+    if isinstance(own.get("SAML_IDPS"), Mapping) and own["SAML_IDPS"]:
         names["SSO_SAML_IDPS"] = "AUTHKIT['SAML_IDPS']"
     pattern = re.compile(r"\b(" + "|".join(names) + r")\b")
 
@@ -161,7 +149,7 @@ def _providers(config: AuthkitSettings, view: Mapping[str, Any]) -> Iterator[Fin
     if view.get("OAUTHCLIENT_REMOTE_APPS"):
         with contextlib.suppress(ConfigurationError):  # reported by check_config
             apps += load_invenio_remote_apps(view, require_credentials=False).values()
-    saml = bool(config.saml_idps or view.get("SSO_SAML_IDPS"))
+    saml = bool(config.saml_idps or config.sso_saml_idps)
     if not apps and not saml:
         yield Finding(
             severity="warning",

@@ -1,8 +1,8 @@
 """The site: :class:`~authkit.web.AuthRoutes` built once from the ``AUTHKIT`` setting with
-:func:`authkit.web.routes_from_settings`, the builder every adapter shares.
+:func:`authkit.web.build_routes`, the builder every adapter shares.
 
-Building opens nothing at import or start-up: the first request to authkit's routes (or the
-first :func:`get_routes` call) builds the stores, the provider registry and the SAML service
+Nothing is built at import or start-up: the first request to authkit's routes (or the first
+:func:`get_routes` call) opens the stores and builds the provider registry and the SAML service
 providers (fetching ``settings_url`` metadata then). A change of the settings (Django's
 ``setting_changed`` signal, sent by ``override_settings``) drops the site, which is built
 again on next use.
@@ -11,50 +11,31 @@ again on next use.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from typing import Any
 
+import attrs
 from django.conf import settings  # type: ignore[import-untyped,unused-ignore]
 from django.urls import get_script_prefix, reverse  # type: ignore[import-untyped,unused-ignore]
 
-from authkit.adapters.django._auth import login_backend, sign_in_hook
+from authkit.adapters.django._auth import login_backend, sign_in_hook, sign_out
 from authkit.adapters.django._settings import AuthkitSettings, load_settings
-from authkit.web import AuthRoutes, routes_from_settings
+from authkit.web import AuthRoutes, build_routes
 
-__all__ = [
-    "build_routes",
-    "django_values",
-    "get_routes",
-    "invenio_settings",
-    "mount_point",
-    "reset_routes",
-]
+__all__ = ["get_routes", "mount_point", "reset_routes"]
 
 _lock = threading.Lock()
 _site: tuple[AuthRoutes, AuthkitSettings] | None = None
 
 
-def django_values() -> dict[str, Any]:
-    """The Django settings as a mapping (Invenio credentials are read from it by name)."""
-    return {name: getattr(settings, name) for name in dir(settings) if name.isupper()}
-
-
-def invenio_settings(config: AuthkitSettings) -> dict[str, Any]:
-    """Where Invenio's keys are read: the Django settings, with ``INVENIO_REMOTE_APPS`` and an
-    ``SSO_SAML_IDPS``-shaped ``SAML_IDPS`` under their Invenio names."""
-    values = django_values()
-    if config.invenio_remote_apps:
-        values["OAUTHCLIENT_REMOTE_APPS"] = dict(config.invenio_remote_apps)
-    if isinstance(config.saml_idps, Mapping) and config.saml_idps:
-        values["SSO_SAML_IDPS"] = dict(config.saml_idps)
-    return values
-
-
 def get_routes() -> AuthRoutes:
-    """The site's :class:`~authkit.web.AuthRoutes`, built from ``settings.AUTHKIT`` on first use.
+    """The site's :class:`~authkit.web.AuthRoutes`, built from ``settings.AUTHKIT`` on first use
+    (the URL configuration gives the mount point). After each sign-in the Django login runs
+    first, then ``ON_SIGN_IN``; signing out logs the Django user out.
 
     Raises:
         ConfigurationError: The ``AUTHKIT`` setting is wrong (the system checks say so first).
+        ProviderError: A SAML ``settings_url`` could not be fetched.
+        StoreError: The accounts database cannot be reached.
 
     .. versionadded:: 0.1
     """
@@ -64,7 +45,13 @@ def get_routes() -> AuthRoutes:
         with _lock:
             if _site is None:
                 config = load_settings(getattr(settings, "AUTHKIT", None))
-                _site = (build_routes(config), config)
+                backend = login_backend(settings.AUTHENTICATION_BACKENDS)
+                routes = build_routes(
+                    attrs.evolve(config, mount=mount_point()),
+                    on_sign_in=sign_in_hook(config.user_mapping, backend),
+                    on_sign_out=sign_out,
+                )
+                _site = (routes, config)
             site = _site
     return site[0]
 
@@ -104,32 +91,3 @@ def mount_point() -> str:
     prefix = get_script_prefix()
     url: str = reverse("authkit:routes", kwargs={"path": ""})
     return "/" + url[len(prefix) :].strip("/") if url.startswith(prefix) else url.rstrip("/")
-
-
-def build_routes(config: AuthkitSettings) -> AuthRoutes:
-    """Build the routes of ``config`` with :func:`~authkit.web.routes_from_settings` (the
-    current Django settings give the mount point, the authentication backends and Invenio's
-    keys); the Django login runs first after each sign-in, then ``ON_SIGN_IN``."""
-    values: dict[str, Any] = {
-        "PUBLIC_URL": config.public_url,
-        "PROVIDERS": list(config.providers),
-        "SAML_IDPS": [] if isinstance(config.saml_idps, Mapping) else list(config.saml_idps),
-        "ALLOWED_HOSTS": list(config.allowed_hosts),
-        "MOUNT": mount_point(),
-        "AFTER_LOGIN": config.after_login,
-        "AUTO_REDIRECT": config.auto_redirect,
-        "TOKEN_KEYS": list(config.token_keys),
-        "ACCOUNTS_STORE": config.accounts_store,
-        "STATE_STORE": config.state_store,
-        "GROUPS": dict(config.groups),
-        "SIGNUP": config.signup,
-        "LOGIN_POLICIES": list(config.login_policies),
-        "ON_SIGN_IN": config.on_sign_in,
-    }
-    backend = login_backend(settings.AUTHENTICATION_BACKENDS)
-    return routes_from_settings(
-        values,
-        prefix="",
-        invenio=invenio_settings(config),
-        on_sign_in=sign_in_hook(config.user_mapping, backend),
-    )

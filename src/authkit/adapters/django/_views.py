@@ -16,10 +16,10 @@ from django.views.decorators.csrf import (  # type: ignore[import-untyped,unused
     csrf_exempt,
 )
 
-from authkit.adapters.django._auth import DjangoSession, sign_out
+from authkit.adapters.django._auth import DjangoSession
 from authkit.adapters.django._site import get_routes
 from authkit.errors import RequestError
-from authkit.web import SESSION_USER, WebRequest, WebResponse, parse_form
+from authkit.web import WebRequest, WebResponse, parse_form
 
 __all__ = ["routes_view"]
 
@@ -34,18 +34,14 @@ def routes_view(request: Any, path: str) -> Any:
     .. versionadded:: 0.1
     """
     routes = get_routes()
-    session = DjangoSession(request)
-    signed_in = session.get(SESSION_USER)
     try:
-        web = _web_request(request, "/" + path, session, routes.mount)
+        web = _web_request(request, "/" + path, DjangoSession(request), routes.mount)
     except RequestError as error:
         response: WebResponse | None = WebResponse.problem(error, as_json=False)
     else:
         response = routes.dispatch(web)
     if response is None:
         raise Http404("not an authkit route")
-    if signed_in is not None and SESSION_USER not in session:
-        sign_out(request)  # authkit ended the session (logout, or the IdP's logout request)
     return _django_response(response)
 
 
