@@ -104,6 +104,10 @@ def smoke_test(site: DemoSite, out: TextIO) -> int:
     checks.expect("demo-saml" in _text(page, "identities"), "SAML identity linked to Alice")
     page = alice.submit(alice.get(f"{base}/logout/"), {})
     checks.expect("/login/" in page.url and "Sign in with" in page.text, "signed out")
+    checks.expect(
+        site.oidc.request_count("end_session") == 1,
+        "the provider's session ended too (RP-initiated logout with the ID token as hint)",
+    )
 
     print("SAML 2.0, with single logout", file=out)
     bob = _Browser()

@@ -272,6 +272,7 @@ class DemoSite:
             state=self.state,
             saml=[saml],
             after_login="/account",
+            provider_logout=True,
         )
 
     def _saml_provider(self, base: str) -> SAMLProvider:

@@ -109,3 +109,27 @@ def test_disconnect_needs_csrf_and_refuses_the_last_method(site) -> None:
         f"{base}/oauth/disconnect/op/", data={"csrf_token": token}, allow_redirects=False, timeout=5
     )
     assert "accounts.last_sign_in_method" in last.text
+
+
+def test_logout_ends_the_provider_session_when_asked() -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    alice = OIDCUser(sub="alice", claims={"email": "alice@example.org", "email_verified": True})
+    client = OIDCClient(client_id="site", client_secret="s3cret",
+                        redirect_uris=[f"{base}/oauth/authorized/op/"],
+                        post_logout_redirect_uris=[f"{base}/"])  # fmt: skip
+    with OIDCProvider(users=[alice], clients=[client], auto_login="alice") as provider:
+        app = RemoteApp(name="op", title="Test OP", protocol="oidc", issuer=provider.issuer,
+                        client_id="site", client_secret="s3cret", scope="openid email")  # fmt: skip
+        with serve(make_routes(base, [app], provider_logout=True), port) as url:
+            browser = requests.Session()
+            browser.get(f"{url}/oauth/login/op/", timeout=10)
+            form = browser.get(f"{url}/logout/", timeout=5)
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+            answer = browser.post(f"{url}/logout/", data={"csrf_token": token},
+                                  allow_redirects=False, timeout=5)  # fmt: skip
+            assert answer.headers["Location"].startswith(provider.end_session_url)
+            assert "id_token_hint=" in answer.headers["Location"]
+            back = browser.get(answer.headers["Location"], allow_redirects=False, timeout=5)
+            assert back.headers["Location"] == f"{base}/"
+            assert provider.request_count("end_session") == 1

@@ -83,6 +83,8 @@ __all__ = ["AuthRoutes", "SAMLProvider", "SignInHook", "SignOutHook"]
 SESSION_LOGOUT = "authkit.logout"
 SESSION_PENDING = "authkit.pending"
 SESSION_SLO = "authkit.slo"
+#: How the session being signed in will sign out (the provider's logout), until it is signed in.
+SESSION_NEXT_LOGOUT = "authkit.next_logout"
 
 #: Called after a sign-in with the request and the account (adapters log the user into their
 #: framework here, e.g. Django's ``login``).
@@ -148,6 +150,10 @@ class AuthRoutes:
             ``/logout/`` and on the IdP's logout request (``/saml/sls/<idp>/``), after
             authkit's entries were removed from the session and its values rotated, before the
             answer (which may still write the pending SAML logout to the session).
+        provider_logout: After an OpenID Connect sign-in, logging out also ends the session at
+            the provider (RP-Initiated Logout: a redirect to its end-session endpoint with the
+            ID token as hint, back to ``public_url + "/"``, which must be registered there as
+            a post-logout redirect URI). SAML sign-ins always use single logout.
         transport: For the OAuth clients.
         clock: Current time in seconds.
     """
@@ -167,6 +173,7 @@ class AuthRoutes:
         auto_redirect: bool = False,
         on_sign_in: SignInHook | None = None,
         on_sign_out: SignOutHook | None = None,
+        provider_logout: bool = False,
         transport: Transport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -182,6 +189,7 @@ class AuthRoutes:
         self.auto_redirect = auto_redirect
         self.on_sign_in = on_sign_in
         self.on_sign_out = on_sign_out
+        self.provider_logout = provider_logout
         self.transport = transport
         self.clock = clock
         self._clients: dict[str, tuple[RemoteApp, OAuthClient]] = {}
@@ -313,7 +321,21 @@ class AuthRoutes:
             if message.form is not None:
                 return WebResponse.html(message.form)
             return WebResponse.redirect(message.url)
+        if self.provider_logout and isinstance(logout, dict) and logout.get("oidc"):
+            url = self._oidc_logout_url(str(logout["oidc"]), logout.get("id_token"))
+            if url is not None:
+                return WebResponse.redirect(url)
         return WebResponse.redirect(self.after_login)
+
+    def _oidc_logout_url(self, name: str, id_token: Any) -> str | None:
+        """The provider's end-session URL (OpenID Connect RP-Initiated Logout), when it has
+        one; the provider sends the person back to the site's public URL."""
+        if name not in self.registry:
+            return None
+        return self.client(name)[1].logout_url(
+            id_token_hint=id_token if isinstance(id_token, str) else None,
+            post_logout_redirect_uri=self.public_url + "/",
+        )
 
     def _end_session(self, request: WebRequest) -> None:
         signed_in = request.session.get(SESSION_USER) is not None
@@ -354,7 +376,7 @@ class AuthRoutes:
             session_id=session_binding(request.session),
         )
         groups_source = {**result.id_token_claims, **result.userinfo}
-        request.session[SESSION_LOGOUT] = (
+        request.session[SESSION_NEXT_LOGOUT] = (
             {"oidc": name, "id_token": result.tokens.id_token} if result.tokens.id_token else None
         )
         return self._outcome(
@@ -497,7 +519,7 @@ class AuthRoutes:
             current_user_id=self._user_id(request),
             session_id=binding,
         )
-        request.session[SESSION_LOGOUT] = {
+        request.session[SESSION_NEXT_LOGOUT] = {
             "saml": name,
             "name_id": authn.name_id,
             "name_id_format": authn.name_id_format,
@@ -574,6 +596,13 @@ class AuthRoutes:
         next_url: str | None,
         groups: Callable[[], Iterable[str]] | None = None,
     ) -> WebResponse:
+        if isinstance(outcome, Linked) and not outcome.already_linked:
+            # A provider connected to the signed-in account: the session keeps the provider it
+            # was signed in with, its groups and how it signs out.
+            kept = [g for g in request.session.get(SESSION_GROUPS) or [] if isinstance(g, str)]
+            request.session[SESSION_NEXT_LOGOUT] = request.session.get(SESSION_LOGOUT)
+            provider = str(request.session.get(SESSION_PROVIDER) or provider)
+            return self._signed_in(request, outcome.user, provider, next_url, lambda: kept)
         if isinstance(outcome, SignedIn | Registered | Linked):
             return self._signed_in(request, outcome.user, provider, next_url, groups)
         if isinstance(outcome, RegistrationRequired):
@@ -603,7 +632,7 @@ class AuthRoutes:
         next_url: str | None,
         groups: Callable[[], Iterable[str]] | None,
     ) -> WebResponse:
-        logout = request.session.get(SESSION_LOGOUT)
+        logout = request.session.pop(SESSION_NEXT_LOGOUT, None)
         rotate_session(request.session)
         request.session.pop(SESSION_PENDING, None)
         request.session[SESSION_USER] = user.id
