@@ -58,7 +58,7 @@ from authkit.accounts import (
     SignedIn,
     account_info_from_sign_in,
 )
-from authkit.config import ProviderRegistry, RemoteApp
+from authkit.config import ProviderRegistry, RemoteApp, should_auto_redirect
 from authkit.errors import AuthkitError, RequestError, UnknownProviderError
 from authkit.groups import GroupResolver
 from authkit.oauth import OAuthClient
@@ -284,8 +284,15 @@ class AuthRoutes:
         next_url = self._next(request)
         query = {"next": next_url} if next_url else {}
         visible = self.registry.visible(self.public_url)
-        if self.auto_redirect and len(visible) == 1 and not self.saml:
-            return WebResponse.redirect(self.url(f"/oauth/login/{visible[0].name}/", **query))
+        if self.auto_redirect and not self.saml:  # SAML IdPs are buttons too: never skip them
+            decision = should_auto_redirect(
+                {"OAUTHCLIENT_AUTO_REDIRECT_TO_EXTERNAL_LOGIN": True,
+                 "ACCOUNTS_LOCAL_LOGIN_ENABLED": False},
+                self.registry,
+                public_url=self.public_url,
+            )  # fmt: skip
+            if decision.redirect and decision.provider:
+                return WebResponse.redirect(self.url(f"/oauth/login/{decision.provider}/", **query))
         buttons = [
             (self.url(f"/oauth/login/{app.name}/", **query), app.display_label, app.description)
             for app in visible
