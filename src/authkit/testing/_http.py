@@ -375,11 +375,49 @@ class LoopbackHTTPServer:
             return list(self._errors)
 
 
+@attrs.frozen(kw_only=True)
+class RecordedRequest:
+    """One request the provider received, kept for assertions.
+
+    Args:
+        endpoint: The endpoint name (``"authorize"``, ``"token"``…).
+        method: The HTTP method.
+        path: The URL path.
+        params: Query parameters (``GET``) or form fields (``POST``); the first value of each.
+        headers: Request headers, lower-cased names.
+    """
+
+    endpoint: str
+    method: str
+    path: str
+    params: Mapping[str, str]
+    headers: Mapping[str, str]
+
+
 class LoopbackService:
-    """The life cycle every test provider shares: a :class:`LoopbackHTTPServer` in
-    ``self._server``, started and stopped, usable as a context manager."""
+    """What every test provider shares: a :class:`LoopbackHTTPServer` in ``self._server``,
+    started and stopped, usable as a context manager, and the log of the requests it received
+    (``self._log``, guarded by ``self._lock``)."""
 
     _server: LoopbackHTTPServer
+    _log: list[RecordedRequest]
+    _lock: threading.RLock
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every HTTP request received, oldest first (a copy)."""
+        with self._lock:
+            return list(self._log)
+
+    def last_request(self, endpoint: str) -> RecordedRequest | None:
+        """The most recent HTTP request to ``endpoint``, or ``None``."""
+        with self._lock:
+            return next((r for r in reversed(self._log) if r.endpoint == endpoint), None)
+
+    def request_count(self, endpoint: str) -> int:
+        """How many HTTP requests ``endpoint`` received."""
+        with self._lock:
+            return sum(1 for r in self._log if r.endpoint == endpoint)
 
     def start(self) -> Self:
         """Bind a free port on loopback and start serving in a background thread.

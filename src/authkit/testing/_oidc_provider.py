@@ -53,6 +53,7 @@ from authkit.testing._http import (
     DropConnection,
     LoopbackHTTPServer,
     LoopbackService,
+    RecordedRequest,
     ServerRequest,
     ServerResponse,
 )
@@ -80,25 +81,6 @@ _GITHUB_DOCS = "https://docs.github.com/rest"
 
 #: How long a login form stays valid, in seconds.
 LOGIN_LIFETIME = 600
-
-
-@attrs.frozen(kw_only=True)
-class RecordedRequest:
-    """One request the provider received, kept for assertions.
-
-    Args:
-        endpoint: The endpoint name (``"authorize"``, ``"token"``…).
-        method: The HTTP method.
-        path: The URL path.
-        params: Query parameters (``GET``) or form fields (``POST``); the first value of each.
-        headers: Request headers, lower-cased names.
-    """
-
-    endpoint: str
-    method: str
-    path: str
-    params: Mapping[str, str]
-    headers: Mapping[str, str]
 
 
 @attrs.define
@@ -488,22 +470,6 @@ class OIDCProvider(LoopbackService):
         return key.sign(payload, headers=headers)
 
     # -- observations for assertions --------------------------------------------------------------
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request received, oldest first (a copy)."""
-        with self._lock:
-            return list(self._log)
-
-    def last_request(self, endpoint: str) -> RecordedRequest | None:
-        """The most recent request to ``endpoint``, or ``None``."""
-        with self._lock:
-            return next((r for r in reversed(self._log) if r.endpoint == endpoint), None)
-
-    def request_count(self, endpoint: str) -> int:
-        """How many requests ``endpoint`` received."""
-        with self._lock:
-            return sum(1 for r in self._log if r.endpoint == endpoint)
 
     @property
     def last_authorize_params(self) -> Mapping[str, str] | None:

@@ -89,10 +89,10 @@ from authkit.saml._xmldsig import decrypt_element, sign_element, verify_signed_e
 from authkit.testing._http import (
     LoopbackHTTPServer,
     LoopbackService,
+    RecordedRequest,
     ServerRequest,
     ServerResponse,
 )
-from authkit.testing._oidc_provider import RecordedRequest
 from authkit.testing._saml_builder import (
     ATTRNAME_FORMAT_URI,
     BROKEN_VARIANTS,
@@ -646,22 +646,6 @@ class SAMLIdentityProvider(LoopbackService):
                 self._response_options = previous
 
     # -- observations for assertions --------------------------------------------------------------
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every HTTP request received, oldest first (a copy)."""
-        with self._lock:
-            return list(self._log)
-
-    def last_request(self, endpoint: str) -> RecordedRequest | None:
-        """The most recent HTTP request to ``endpoint``, or ``None``."""
-        with self._lock:
-            return next((r for r in reversed(self._log) if r.endpoint == endpoint), None)
-
-    def request_count(self, endpoint: str) -> int:
-        """How many HTTP requests ``endpoint`` received."""
-        with self._lock:
-            return sum(1 for r in self._log if r.endpoint == endpoint)
 
     @property
     def authn_requests(self) -> list[ReceivedAuthnRequest]:
