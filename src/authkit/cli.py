@@ -10,6 +10,8 @@
 ``authkit discover ISSUER_URL``
     Fetches the provider's discovery document and prints the remote app built from it (JSON,
     or ``--format invenio|opal``).
+``authkit saml-metadata FILE [--idp NAME]``
+    Prints the SAML SP metadata of a python3-saml settings file or an ``SSO_SAML_IDPS`` entry.
 ``authkit demo [--smoke] [--port N]``
     Runs the demo site against providers started on loopback; ``--smoke`` signs in through
     every path with an HTTP client and prints each check.
@@ -323,6 +325,59 @@ def _run_discover(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- saml-metadata -----------------------------------------------------------------------------
+
+
+def _add_saml_metadata(subparsers: _Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "saml-metadata",
+        help="print the SAML service provider metadata a settings file describes",
+        description="Read a python3-saml settings JSON file, or a configuration file with "
+        "invenio-saml's SSO_SAML_IDPS (invenio.cfg, TOML or JSON, read without executing it), "
+        "and print the SP metadata XML to register at the IdP.",
+    )
+    parser.add_argument("file", metavar="FILE", help="settings.json or a configuration file")
+    parser.add_argument("--idp", help="which SSO_SAML_IDPS entry (needed when there are several)")
+    parser.set_defaults(run=_run_saml_metadata)
+
+
+def _run_saml_metadata(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from authkit.saml import SAMLSettings, ServiceProvider, load_sso_saml_idps
+
+    path = Path(args.file)
+    values: dict[str, Any] = {}
+    if path.suffix == ".json":
+        try:
+            values = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(
+                f"cannot read the JSON file: {exc}", key=str(path), code="config.unreadable"
+            ) from exc
+    if isinstance(values, dict) and "sp" in values:  # a python3-saml settings file
+        settings = SAMLSettings.from_dict(values)
+    else:
+        idps = load_config_file(path).values.get("SSO_SAML_IDPS")
+        if not isinstance(idps, dict) or not idps:
+            raise ConfigurationError(
+                "holds neither python3-saml settings nor SSO_SAML_IDPS",
+                key=str(path),
+                code="config.missing_key",
+            )
+        configs = load_sso_saml_idps(idps, base_dir=path.parent)
+        name = args.idp or (next(iter(configs)) if len(configs) == 1 else None)
+        if name not in configs:
+            raise ConfigurationError(
+                f"name the IdP with --idp: one of {', '.join(sorted(configs))}",
+                key="SSO_SAML_IDPS",
+                code="config.missing_key",
+            )
+        settings = configs[name].to_settings()
+    sys.stdout.write(ServiceProvider(settings).metadata().decode("utf-8") + "\n")
+    return EXIT_OK
+
+
 # --- demo --------------------------------------------------------------------------------------
 
 
@@ -355,6 +410,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 _COMMANDS: Final[tuple[Callable[[_Subparsers], None], ...]] = (
     _add_demo,
     _add_discover,
+    _add_saml_metadata,
     _add_check_config,
     _add_providers,
 )
