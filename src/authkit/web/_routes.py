@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import attrs
 
@@ -184,6 +184,8 @@ class AuthRoutes:
         self.saml = {p.name: p for p in saml}
         self.groups = dict(groups or {})
         self.allowed_hosts = allowed_hosts
+        # A ``next`` URL may name this site or an allowed host.
+        self._redirect_hosts = (urlsplit(self.public_url).netloc, *allowed_hosts)
         self.after_login = after_login
         self.mount = mount.rstrip("/")
         self.auto_redirect = auto_redirect
@@ -263,13 +265,7 @@ class AuthRoutes:
         target = request.arg("next") or request.field("next")
         if target is None:
             return None
-        return check_redirect(target, allowed_hosts=self._hosts())
-
-    def _hosts(self) -> tuple[str, ...]:
-        from urllib.parse import urlsplit
-
-        own = urlsplit(self.public_url).netloc
-        return (own, *self.allowed_hosts)
+        return check_redirect(target, allowed_hosts=self._redirect_hosts)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), tz=UTC)
