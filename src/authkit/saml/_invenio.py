@@ -51,11 +51,11 @@ from authkit.errors import (
 from authkit.saml._attributes import DEFAULT_ATTRIBUTE_REGISTRY, AttributeRegistry
 from authkit.saml._idp_metadata import IdPMetadata, fetch_idp_metadata, parse_idp_metadata
 from authkit.saml._mapping import AttributeMapping, MappedIdentity
+from authkit.saml._settings import SAMLSettings
 from authkit.transport import Timeout, Transport
 
 if TYPE_CHECKING:
     from authkit.saml._response import SAMLAuthn
-    from authkit.saml._settings import SAMLSettings
 
 __all__ = [
     "INVENIO_IDP_KEYS",
@@ -136,8 +136,6 @@ class SAMLIdPConfig:
             ConfigurationError: What :meth:`SAMLSettings.from_dict` raises, the key prefixed with
                 ``SSO_SAML_IDPS.<name>.settings``.
         """
-        from authkit.saml._settings import SAMLSettings
-
         if self.metadata_pending:
             raise MissingSettingError(
                 "the IdP metadata at settings_url was not fetched",
