@@ -153,6 +153,9 @@ class OAuthClient:
         self._lock = threading.Lock()
         self._metadata: ProviderMetadata | None = None
         self._metadata_at = 0.0
+        # The configured app with the endpoints of ``_metadata`` filled in, built once per
+        # fetched document (building validates every field again).
+        self._resolved: tuple[ProviderMetadata, RemoteApp] | None = None
         self._validator: IDTokenValidator | None = None
 
     # --- configuration resolved through discovery ------------------------------------------------
@@ -183,11 +186,13 @@ class OAuthClient:
     def app(self) -> RemoteApp:
         """The provider with endpoints filled in from discovery."""
         metadata = self.metadata()
-        return (
-            apply_provider_metadata(self.configured_app, metadata)
-            if metadata
-            else self.configured_app
-        )
+        if metadata is None:
+            return self.configured_app
+        resolved = self._resolved
+        if resolved is None or resolved[0] is not metadata:
+            resolved = (metadata, apply_provider_metadata(self.configured_app, metadata))
+            self._resolved = resolved
+        return resolved[1]
 
     def id_token_validator(self) -> IDTokenValidator:
         """The (cached) validator for this provider's ID tokens."""
