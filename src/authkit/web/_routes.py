@@ -242,7 +242,7 @@ class AuthRoutes:
         if not app.enabled:
             raise UnknownProviderError(f"signing in with {name!r} is disabled", key=name)
         cached = self._clients.get(name)
-        if cached is None or cached[0] != app:
+        if cached is None or cached[0] is not app:  # an edit replaces the (immutable) value
             client = oauth_client(
                 app,
                 public_url=self.public_url + self.mount,
