@@ -159,14 +159,14 @@ class DemoSite:
         self.oidc.start()
         self.orcid.start()
         self.saml_idp.start()
-        app = AuthkitMiddleware(
-            self._routes_later(), self._pages, codec=SignedCookieCodec(["demo-site-" * 4])
-        )
+        # The routes need the site's URL, known once the server is bound: bind, then set the app.
         self._server = make_server(
-            "127.0.0.1", self._port, app, server_class=_Server, handler_class=_QuietHandler
+            "127.0.0.1", self._port, self._pages, server_class=_Server, handler_class=_QuietHandler
         )
         self.routes = self._build_routes(self.url)
-        app.routes = self.routes
+        self._server.set_app(
+            AuthkitMiddleware(self.routes, self._pages, codec=SignedCookieCodec(["demo-site-" * 4]))
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="authkit-demo-site", daemon=True
         )
@@ -200,20 +200,6 @@ class DemoSite:
             self._thread.join()
 
     # --- composition ---------------------------------------------------------------------------
-
-    def _routes_later(self) -> AuthRoutes:
-        # The routes need the site's URL, known only once the server is bound.
-        return AuthRoutes(
-            public_url="http://127.0.0.1",
-            registry=ProviderRegistry(),
-            flow=AccountFlow(
-                accounts=self.accounts,
-                state=self.state,
-                providers=(),
-                cipher=TokenCipher([TokenCipher.generate_key()]),
-            ),
-            state=self.state,
-        )
 
     def _build_routes(self, base: str) -> AuthRoutes:
         callback = base + "/oauth/authorized/{}/"
