@@ -133,3 +133,24 @@ def test_logout_ends_the_provider_session_when_asked() -> None:
             back = browser.get(answer.headers["Location"], allow_redirects=False, timeout=5)
             assert back.headers["Location"] == f"{base}/"
             assert provider.request_count("end_session") == 1
+
+
+def test_editing_a_providers_groups_claim_applies_at_the_next_sign_in() -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    alice = OIDCUser(sub="alice", claims={"email": "alice@example.org", "email_verified": True,
+                                          "groups": ["staff"], "roles": ["admin"]})  # fmt: skip
+    client = OIDCClient(client_id="site", client_secret="s3cret",
+                        redirect_uris=[f"{base}/oauth/authorized/op/"])  # fmt: skip
+    with OIDCProvider(users=[alice], clients=[client], auto_login="alice",
+                      scope_claims={"groups": ["groups", "roles"]}) as provider:  # fmt: skip
+        app = RemoteApp(name="op", title="OP", protocol="oidc", issuer=provider.issuer,
+                        client_id="site", client_secret="s3cret",
+                        scope="openid email groups", groups_claim="groups")  # fmt: skip
+        routes = make_routes(base, [app])
+        with serve(routes, port) as url:
+            first = requests.Session().get(f"{url}/oauth/login/op/", timeout=10)
+            assert "groups=staff" in first.text
+            routes.registry.update("op", groups_claim="roles")
+            second = requests.Session().get(f"{url}/oauth/login/op/", timeout=10)
+            assert "groups=admin" in second.text

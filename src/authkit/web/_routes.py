@@ -183,6 +183,7 @@ class AuthRoutes:
         self.state = state
         self.saml = {p.name: p for p in saml}
         self.groups = dict(groups or {})
+        self._derived_groups: dict[str, tuple[RemoteApp, GroupResolver]] = {}
         self.allowed_hosts = allowed_hosts
         # A ``next`` URL may name this site or an allowed host.
         self._redirect_hosts = (urlsplit(self.public_url).netloc, *allowed_hosts)
@@ -393,11 +394,15 @@ class AuthRoutes:
         )
 
     def _groups_for(self, name: str, app: RemoteApp) -> GroupResolver:
-        resolver = self.groups.get(name)
-        if resolver is None:
-            resolver = GroupResolver.from_remote_app(app)
-            self.groups[name] = resolver
-        return resolver
+        """The configured resolver, else the one ``app`` describes (rebuilt after an edit)."""
+        configured = self.groups.get(name)
+        if configured is not None:
+            return configured
+        derived = self._derived_groups.get(name)
+        if derived is None or derived[0] is not app:
+            derived = (app, GroupResolver.from_remote_app(app))
+            self._derived_groups[name] = derived
+        return derived[1]
 
     def _oauth_signup(self, name: str, request: WebRequest) -> WebResponse:
         token = request.session.get(SESSION_PENDING)
